@@ -1,0 +1,1 @@
+"""cmref harness: runs .wast directives on engines and records honest results."""
