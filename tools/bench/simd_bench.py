@@ -1,0 +1,69 @@
+"""SIMD benchmark: cmref's interpreter against wabt's wasm-interp, in one run.
+
+Builds simd_bench.c with clang (--target=wasm32 -msimd128 -O2 -nostdlib, linked by lld),
+runs its export `bench` on both interpreters (best of --repeat wall-clock times), checks
+that both return the same checksum, and prints the time ratio cmref / wasm-interp.
+
+    .venv/bin/python tools/bench/simd_bench.py [--cmref build/cmref] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def build(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["clang", "--target=wasm32", "-msimd128", "-O2", "-nostdlib",
+         "-Wl,--no-entry", "-Wl,--export=bench", "-o", str(out), str(HERE / "simd_bench.c")],
+        check=True)
+    return out
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr or done.stdout}")
+    return elapsed, done.stdout
+
+
+def checksum(output: str) -> int:
+    """The i32 result: the last decimal number printed, as an unsigned 32-bit value."""
+    numbers = re.findall(r"-?\d+", output)
+    if not numbers:
+        sys.exit(f"no result in output: {output!r}")
+    return int(numbers[-1]) & 0xFFFFFFFF
+
+
+def best(cmd: list[str], repeat: int) -> tuple[float, int]:
+    runs = [timed(cmd) for _ in range(repeat)]
+    return min(t for t, _ in runs), checksum(runs[0][1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cmref", default=str(ROOT / "build" / "cmref"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    wasm = build(ROOT / "build" / "bench" / "simd_bench.wasm")
+    t_wabt, r_wabt = best(["wasm-interp", str(wasm), "--run-all-exports"], args.repeat)
+    t_ref, r_ref = best([args.cmref, "run", str(wasm), "--invoke", "bench()"], args.repeat)
+    print(f"wasm-interp: {t_wabt:.3f} s  result {r_wabt}")
+    print(f"cmref:       {t_ref:.3f} s  result {r_ref}")
+    print(f"ratio cmref / wasm-interp: {t_ref / t_wabt:.2f}x")
+    if r_wabt != r_ref:
+        sys.exit("checksums differ: cmref computed a different result than wasm-interp")
+
+
+if __name__ == "__main__":
+    main()
