@@ -393,6 +393,28 @@ uint32_t cm_simd_lane_bound(const cm_simd_op *o) {
   return o->imm == CM_SIMD_IMM_MEMARG_LANE ? 16u / o->n : o->n;
 }
 
+const char *cm_simd_check_imm(const cm_simd_op *o, uint32_t align, uint8_t lane,
+                              const uint8_t lanes[16]) {
+  switch ((cm_simd_imm)o->imm) {
+  case CM_SIMD_IMM_MEMARG_LANE:
+    if (lane >= cm_simd_lane_bound(o)) return "invalid lane index";
+    /* fall through: the memarg too */
+  case CM_SIMD_IMM_MEMARG:
+    if (align > cm_simd_max_align(o)) return "alignment must not be larger than natural";
+    return NULL;
+  case CM_SIMD_IMM_LANE:
+    return lane >= cm_simd_lane_bound(o) ? "invalid lane index" : NULL;
+  case CM_SIMD_IMM_SHUFFLE:
+    for (int i = 0; i < 16; i++)
+      if (lanes[i] >= 32) return "invalid lane index";
+    return NULL;
+  case CM_SIMD_IMM_NONE:
+  case CM_SIMD_IMM_V128:
+    return NULL;
+  }
+  return NULL;
+}
+
 /* ---- lanes in the json-from-wast value schema -------------------------------------- */
 
 static int lane_bytes(const char *lane_type) {

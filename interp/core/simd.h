@@ -91,6 +91,14 @@ uint32_t cm_simd_max_align(const cm_simd_op *o);
 /* Number of valid lane indices of a LANE / MEMARG_LANE / SHUFFLE instruction. */
 uint32_t cm_simd_lane_bound(const cm_simd_op *o);
 
+/* Validation of the immediates (spec 3.3.x): lane index below the lane count, shuffle
+ * lanes below 32, memarg alignment at most natural. `lanes` is the 16 immediate bytes of a
+ * SHUFFLE (ignored otherwise). Returns NULL when they are valid, else the suite's message.
+ * (The operand types are o->params / o->result; a memory instruction also needs memory
+ * memarg.memidx to exist, which only the validator's context knows.) */
+const char *cm_simd_check_imm(const cm_simd_op *o, uint32_t align, uint8_t lane,
+                              const uint8_t lanes[16]);
+
 /* Execute opcode `op` (which must have a table entry). */
 static inline void cm_simd_exec(uint32_t op, void *slots, const uint8_t *imm, uint8_t *mem) {
   cm_simd_ops[op].fn(slots, imm, mem);

@@ -97,6 +97,24 @@ static void test_table(t_ctx *t) {
   CHECK_EQ(t, cm_simd_lookup(CM_SIMD_v128_const)->nparams, 0);
 }
 
+static void test_check_imm(t_ctx *t) {
+  uint8_t lanes[16] = {0};
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_i8x16_extract_lane_s), 0, 15, NULL) == NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_i8x16_extract_lane_s), 0, 16, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_f64x2_replace_lane), 0, 2, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load64_lane), 3, 1, NULL) == NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load64_lane), 3, 2, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load64_lane), 4, 0, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load), 4, 0, NULL) == NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load), 5, 0, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_v128_load8_splat), 1, 0, NULL) != NULL);
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_i8x16_shuffle), 0, 0, lanes) == NULL);
+  lanes[15] = 31;
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_i8x16_shuffle), 0, 0, lanes) == NULL);
+  lanes[7] = 32;
+  CHECK(t, cm_simd_check_imm(cm_simd_lookup(CM_SIMD_i8x16_shuffle), 0, 0, lanes) != NULL);
+}
+
 static void test_shifts(t_ctx *t) {
   /* the count is taken modulo the lane width */
   CHECK_EQ(t, run2(CM_SIMD_i8x16_shl, i8s(0x81), scalar32(9)).u8[5], 0x02);
@@ -396,6 +414,7 @@ static void test_json_lanes(t_ctx *t) {
 int main(void) {
   t_ctx t = {0, 0};
   test_table(&t);
+  test_check_imm(&t);
   test_shifts(&t);
   test_saturation(&t);
   test_compare_and_bits(&t);
