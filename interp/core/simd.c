@@ -397,11 +397,10 @@ const char *cm_simd_check_imm(const cm_simd_op *o, uint32_t align, uint8_t lane,
                               const uint8_t lanes[16]) {
   switch ((cm_simd_imm)o->imm) {
   case CM_SIMD_IMM_MEMARG_LANE:
-    if (lane >= cm_simd_lane_bound(o)) return "invalid lane index";
-    /* fall through: the memarg too */
-  case CM_SIMD_IMM_MEMARG:
     if (align > cm_simd_max_align(o)) return "alignment must not be larger than natural";
-    return NULL;
+    return lane >= cm_simd_lane_bound(o) ? "invalid lane index" : NULL;
+  case CM_SIMD_IMM_MEMARG:
+    return align > cm_simd_max_align(o) ? "alignment must not be larger than natural" : NULL;
   case CM_SIMD_IMM_LANE:
     return lane >= cm_simd_lane_bound(o) ? "invalid lane index" : NULL;
   case CM_SIMD_IMM_SHUFFLE:
