@@ -9,6 +9,7 @@
 //                                        carries line/col/kind; harness/frontend reads it)
 //   {"id": N, "crash": MESSAGE}          the parser panicked or trapped; the parser instance
 //                                        is thrown away and a fresh one serves what follows
+// A request with "panic_for_test": true fails as a parser panic would (tests of the restart).
 // The encoder never validates: that is the engine's job.
 import { createInterface } from 'node:readline';
 import { parse as publicParse } from '@bytecodealliance/jco-transpile/wasm-tools';
@@ -36,6 +37,7 @@ async function encode(req) {
     return { id: req.id, crash: 'request without a text' };
   }
   try {
+    if (req.panic_for_test) throw new WebAssembly.RuntimeError('unreachable (test panic)');
     const bytes = await parse(req.text);
     return { id: req.id, wasm: Buffer.from(bytes).toString('base64') };
   } catch (e) {
@@ -43,7 +45,7 @@ async function encode(req) {
       return { id: req.id, error: String(e.payload) };
     }
     parse = await freshParser();
-    return { id: req.id, crash: String((e && e.stack) || e) };
+    return { id: req.id, crash: String((e && e.stack) || e), generation };
   }
 }
 

@@ -27,6 +27,7 @@ concatenated string bytes. The encoder never validates: that is the engine's job
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -437,6 +438,7 @@ def write(doc: dict, files: dict, out_dir: Path, stem: str) -> Path:
     return json_path
 
 
+@functools.lru_cache(maxsize=1)
 def frontend_version() -> str:
     """A hash of the code that produces the output (part of every cache key)."""
     h = hashlib.sha256()
@@ -454,7 +456,9 @@ def convert(wast_path: str | os.PathLike, encoder: Encoder | None = None,
     wast file, converted once and cached by content under .cache/component/."""
     path = Path(wast_path)
     data = path.read_bytes()
-    key = hashlib.sha256(data + frontend_version().encode()).hexdigest()[:24]
+    # the name is part of the key: binaries and the JSON are named after the file
+    key = hashlib.sha256(path.name.encode() + b"\0" + data + frontend_version().encode())
+    key = key.hexdigest()[:24]
     out_dir = (cache_dir or cache_root() / "component") / key
     json_path = out_dir / f"{path.stem}.json"
     if not json_path.exists():

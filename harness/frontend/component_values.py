@@ -138,8 +138,8 @@ def _round_half_even(x: Fraction) -> int:
 # Core values (wast2json's schema)
 
 CORE_INT_BITS = {"i32": 32, "i64": 64}
-V128_LANES = {"i8": (16, 8), "i16": (8, 16), "i32": (4, 32), "i64": (2, 64),
-              "f32": (4, 32), "f64": (2, 64)}
+V128_LANES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64),
+              "f32x4": (4, 32), "f64x2": (2, 64)}
 REF_TYPES = {"func": "funcref", "extern": "externref", "funcref": "funcref",
              "externref": "externref", "exn": "exnref", "any": "anyref"}
 
@@ -196,6 +196,7 @@ def _v128(node: SList, result: bool) -> dict:
         raise SplitError(node.line, "v128.const needs a lane shape")
     shape = lits[0]
     count, bits = V128_LANES[shape]
+    lane = shape.split("x")[0]
     if len(lits) != count + 1:
         raise SplitError(node.line, f"v128.const {shape} takes {count} lanes")
     lanes = []
@@ -204,10 +205,10 @@ def _v128(node: SList, result: bool) -> dict:
             if result and lit in ("nan:canonical", "nan:arithmetic"):
                 lanes.append(lit)
             else:
-                lanes.append(str(float_bits(lit, shape, node.line)))
+                lanes.append(str(float_bits(lit, lane, node.line)))
         else:
             lanes.append(str(int_in_range(lit, bits, True, node.line) % (1 << bits)))
-    return {"type": "v128", "lane_type": shape, "value": lanes}
+    return {"type": "v128", "lane_type": lane, "value": lanes}
 
 
 # ---------------------------------------------------------------------------------------
