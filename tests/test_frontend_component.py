@@ -325,3 +325,21 @@ def test_every_component_suite_file_converts(encoder):
     assert {f[2:] for f in failures} == {("assert_malformed", "text")}
     assert len(failures) == 5
     assert elapsed < 10, f"conversion of 159 files took {elapsed:.1f} s"
+
+
+def test_quote_form_that_is_not_utf8(encoder):
+    doc, files = conv('(assert_malformed (module quote "(func) \\ff") "malformed UTF-8")\n'
+                      '(module quote "\\ff")\n', encoder)
+    verdict, error = doc["commands"]
+    assert verdict["module_type"] == "text" and verdict["parse_error"] == "malformed UTF-8 encoding"
+    assert files[verdict["filename"]] == b"(func) \xff "
+    assert error == {"type": "module", "line": 2, "parse_error": "malformed UTF-8 encoding",
+                     "parse_error_at": "t.wast:2"}
+
+
+def test_files_are_numbered_in_directive_order(encoder):
+    doc, files = conv('(component)\n(component binary "\\00asm\\0d\\00\\01\\00")\n'
+                      '(assert_malformed (component quote "(") "x")\n(frob)\n(module)\n', encoder)
+    names = [c.get("filename") for c in doc["commands"]]
+    assert names == ["t.0.wasm", "t.1.wasm", "t.2.wat", None, "t.3.wasm"]
+    assert sorted(files) == ["t.0.wasm", "t.1.wasm", "t.2.wat", "t.3.wasm"]

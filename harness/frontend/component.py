@@ -84,6 +84,8 @@ class ModuleForm:
     binary: bytes | None = None
     text: str | None = None
     quoted: bool = False  # text synthesised from a quote form (no line mapping)
+    raw: bytes | None = None  # a quote form's bytes when they are not UTF-8
+    error: str | None = None  # why the text cannot even be handed to the parser
 
     @property
     def text_form(self) -> bool:
@@ -102,8 +104,13 @@ def module_form(node: SList, file_text: str, definition: bool = False) -> Module
             raise SplitError(node.line, "expected `definition`")
         i = 2
     if node.keyword(1) == "quote":
-        return ModuleForm(component, None, node.line, text=_quote_text(node, component),
-                          quoted=True)
+        data = _quote_bytes(node, component)
+        try:
+            return ModuleForm(component, None, node.line, text=data.decode("utf-8"),
+                              quoted=True)
+        except UnicodeDecodeError:  # rejected before parsing, as the wast crate does
+            return ModuleForm(component, None, node.line, quoted=True, raw=data,
+                              error="malformed UTF-8 encoding")
     name = None
     word = node.keyword(i)
     if word is not None and word.startswith("$"):
@@ -128,7 +135,7 @@ def _string_bytes(node: SList, start: int) -> bytes:
     return bytes(out)
 
 
-def _quote_text(node: SList, component: bool) -> str:
+def _quote_bytes(node: SList, component: bool) -> bytes:
     """The text of a quote form, joined as the wast crate joins it: each string followed by
     a space; a component's wrapped in `(component` ... `)`, a module's left bare."""
     joined = bytearray()
@@ -138,10 +145,11 @@ def _quote_text(node: SList, component: bool) -> str:
         joined += item.data + b" "
     if component:
         joined = bytearray(b"(component") + joined + b")"
-    try:
-        return joined.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SplitError(node.line, "malformed UTF-8 encoding") from None
+    return bytes(joined)
+
+
+def _quote_text(node: SList, component: bool) -> str:
+    return _quote_bytes(node, component).decode("utf-8", "strict")
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,7 +160,8 @@ def _quote_text(node: SList, component: bool) -> str:
 class Pending:
     command: dict
     form: ModuleForm
-    text_failure_ok: bool  # assert_malformed / assert_invalid: a parse failure is a verdict
+    text_failure_ok: bool
+    index: int  # its files are numbered in directive order  # assert_malformed / assert_invalid: a parse failure is a verdict
 
 
 @dataclass
@@ -164,6 +173,7 @@ class FileConverter:
     commands: list = field(default_factory=list)
     files: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)
+    count: int = 0  # module forms met so far (numbers the files, as wast2json does)
 
     def convert(self, encoder: Encoder) -> dict:
         directives, errors = split(self.text)
@@ -196,15 +206,18 @@ class FileConverter:
         command["component"] = form.component
         if form.name is not None:
             command["name"] = form.name
+        index, self.count = self.count, self.count + 1
         if form.binary is not None:
-            command["filename"] = self._add_file(form.binary, ".wasm")
+            command["filename"] = self._add_file(form.binary, ".wasm", index)
             command["module_type"] = "binary"
+        elif form.error is not None:
+            self._parse_failed(command, form, EncodeError(form.error), text_failure_ok, index)
         else:
-            self.pending.append(Pending(command, form, text_failure_ok))
+            self.pending.append(Pending(command, form, text_failure_ok, index))
         return command
 
-    def _add_file(self, data: bytes, ext: str) -> str:
-        name = f"{self.stem}.{len(self.files)}{ext}"
+    def _add_file(self, data: bytes, ext: str, index: int) -> str:
+        name = f"{self.stem}.{index}{ext}"
         self.files[name] = data
         return name
 
@@ -212,25 +225,31 @@ class FileConverter:
         results = encoder.encode_many([p.form.text for p in self.pending])
         for p, result in zip(self.pending, results):
             if isinstance(result, bytes):
-                p.command["filename"] = self._add_file(result, ".wasm")
+                p.command["filename"] = self._add_file(result, ".wasm", p.index)
                 p.command["module_type"] = "binary"
                 continue
-            line, where = self._error_location(p.form, result)
-            if p.text_failure_ok and not result.crash:
-                p.command["filename"] = self._add_file(p.form.text.encode("utf-8"), ".wat")
-                p.command["module_type"] = "text"
-                p.command["parse_error"] = result.message
-                p.command["parse_error_at"] = where
-            else:
-                kept = {k: p.command[k] for k in ("type", "line") if k in p.command}
-                p.command.clear()
-                p.command.update(kept, parse_error=result.message, parse_error_at=where)
+            self._parse_failed(p.command, p.form, result, p.text_failure_ok, p.index)
 
-    def _error_location(self, form: ModuleForm, err: EncodeError) -> tuple[int, str]:
+    def _parse_failed(self, command: dict, form: ModuleForm, err: EncodeError,
+                      text_failure_ok: bool, index: int) -> None:
+        """A verdict (text assert_malformed/assert_invalid) or an error command."""
+        where = self._error_location(form, err)
+        if text_failure_ok and not err.crash:
+            text = form.raw if form.raw is not None else form.text.encode("utf-8")
+            command["filename"] = self._add_file(text, ".wat", index)
+            command["module_type"] = "text"
+            command["parse_error"] = err.message
+            command["parse_error_at"] = where
+        else:
+            kept = {k: command[k] for k in ("type", "line") if k in command}
+            command.clear()
+            command.update(kept, parse_error=err.message, parse_error_at=where)
+
+    def _error_location(self, form: ModuleForm, err: EncodeError) -> str:
+        """file:line[:col] of a parse error (a quote form's own line: its text is built)."""
         if form.quoted or err.line is None:
-            return form.line, f"{self.filename}:{form.line}"
-        line = form.line + err.line
-        return line, f"{self.filename}:{line}:{(err.col or 0) + 1}"
+            return f"{self.filename}:{form.line}"
+        return f"{self.filename}:{form.line + err.line}:{(err.col or 0) + 1}"
 
     # -- arms: one per directive kind --------------------------------------------------
 
