@@ -33,11 +33,17 @@ Handle = int
 class EngineError(Exception):
     """The engine rejected something, in a known phase (`kind` is one of ERROR_KINDS)."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, alt: tuple[str, ...] = ()):
         assert kind in ERROR_KINDS, kind
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
+        # Kinds the engine cannot tell apart from `kind` (node's JS API has one CompileError
+        # for decoding and validation): an assertion expecting one of them matches too.
+        self.alt = tuple(alt)
+
+    def matches(self, kind: str) -> bool:
+        return kind == self.kind or kind in self.alt
 
 
 class EngineCrash(Exception):
@@ -50,6 +56,14 @@ class EngineTimeout(Exception):
 
 class EngineUnavailable(Exception):
     """The engine cannot run on this machine (not installed, not built)."""
+
+
+class EngineUnsupported(Exception):
+    """The engine recognises the request but does not implement it yet: a skip, with reason."""
+
+
+class EngineFault(Exception):
+    """The engine (or its worker) reports a harness-level fault: recorded as `error`."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""Engine registry: name -> factory(timeout=...) returning an Engine (harness/engine.py).
+
+Add an engine with one line in ENGINES. Every worker engine is a WorkerEngine (worker.py).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+from harness.engine import Engine, EngineUnavailable
+from harness.engines.worker import WorkerEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def node(timeout: float = 10.0) -> WorkerEngine:
+    return WorkerEngine("node", ["node", "--experimental-wasm-type-reflection",
+                                 str(HERE / "node_worker.js")], timeout=timeout)
+
+
+def ref(timeout: float = 10.0) -> WorkerEngine:
+    exe = ROOT / "build" / "cmref"
+    if not exe.exists():
+        raise EngineUnavailable(f"engine ref: {exe} is not built (run `make build`)")
+    return WorkerEngine("ref", [str(exe), "worker"], timeout=timeout)
+
+
+def fake(mode: str) -> Callable[..., WorkerEngine]:
+    def make(timeout: float = 10.0) -> WorkerEngine:
+        return WorkerEngine(f"fake-{mode}", [sys.executable, "-m", "harness.engines.fake_worker",
+                                             mode], timeout=timeout)
+    return make
+
+
+ENGINES: dict[str, Callable[..., Engine]] = {
+    "node": node,
+    "ref": ref,
+    "fake-accept": fake("accept"),
+    "fake-crash": fake("crash"),
+    "fake-hang": fake("hang"),
+    "fake-garbage": fake("garbage"),
+}
+
+
+def make_engine(name: str, **options) -> Engine:
+    if name not in ENGINES:
+        raise EngineUnavailable(f"unknown engine {name!r} (known: {', '.join(sorted(ENGINES))})")
+    return ENGINES[name](**options)

@@ -1,0 +1,496 @@
+"""The directive runner: one arm per directive kind, in the shape of the spec interpreter's
+`script/run.ml`.
+
+It keeps what the spec interpreter keeps: the current instance, named instances, named
+module definitions and registered names. Each of them remembers the engine `generation` it
+was made in: when the engine crashed or timed out (and was restarted, losing its state) a
+directive that needs a lost instance is `not_run` with the reason; a module directive starts
+afresh and the file goes on.
+
+Consecutive actions (invoke, get, assert_return, assert_trap, assert_exhaustion) are sent to
+the engine as one pipelined batch when the engine offers `call_many` (WorkerEngine).
+
+Command schema: wast2json's json-from-wast, plus, for components: "component": true on any
+command with a binary; "module_definition" {"filename", "name"?} (load only);
+"module_instance" {"instance"?, "module"} (instantiate a definition); "parse_error": MSG on a
+command whose text the front-end rejected (the verdict for a text assert_malformed).
+"""
+from __future__ import annotations
+
+import json
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.engine import (EngineCrash, EngineError, EngineFault, EngineTimeout,
+                            EngineUnavailable, EngineUnsupported)
+from harness.engines.worker import Lost
+from harness.values import results_match, show
+
+PASS, FAIL, SKIP, XFAIL, XPASS = "pass", "fail", "skip", "xfail", "xpass"
+CRASH, TIMEOUT, ERROR, NOT_RUN = "crash", "timeout", "error", "not_run"
+OUTCOMES = (PASS, FAIL, SKIP, XFAIL, XPASS, CRASH, TIMEOUT, ERROR, NOT_RUN)
+FAILING = (FAIL, XPASS, CRASH, TIMEOUT, ERROR)
+
+ACTIONS = ("action", "assert_return", "assert_trap", "assert_exhaustion")
+
+
+@dataclass
+class Result:
+    """The outcome of one directive (one row of the results database)."""
+    line: int
+    kind: str
+    outcome: str
+    phase: str | None = None          # the phase the directive was decided in
+    expected: str | None = None
+    actual: str | None = None
+    message: str | None = None        # engine message, or the reason of a skip/not_run/error
+    message_match: bool | None = None  # expected error text found in the engine's message
+    duration: float = 0.0
+    reason: str | None = None         # why it is a skip / xfail / not_run / error
+
+    def detail(self) -> str:
+        return self.reason or self.message or ""
+
+
+@dataclass
+class Ref:
+    """An engine handle (module or instance) and the engine generation it belongs to."""
+    handle: Any
+    generation: int
+    line: int
+
+
+@dataclass
+class Failed:
+    """A named thing that never came to be: its module failed at `line`."""
+    line: int
+    why: str
+
+
+class NotRun(Exception):
+    pass
+
+
+@dataclass
+class FileState:
+    current: Ref | Failed | None = None
+    named: dict[str, Ref | Failed] = field(default_factory=dict)
+    definitions: dict[str, Ref | Failed] = field(default_factory=dict)
+    last_definition: Ref | Failed | None = None
+    registered: dict[str, Ref | Failed] = field(default_factory=dict)
+    lost_at: int = 0                  # line of the last crash/timeout
+
+
+class Runner:
+    def __init__(self, engine):
+        self.engine = engine
+
+    # ---- driving a file ----------------------------------------------------------------
+    def run(self, doc: dict, folder: Path) -> list[Result]:
+        self.folder = folder
+        self.state = FileState()
+        cmds = doc["commands"]
+        results: list[Result] = []
+        try:
+            self.engine.reset()
+        except (EngineCrash, EngineTimeout, EngineFault, EngineUnavailable) as e:
+            return [Result(c.get("line", 0), c["type"], ERROR, reason=f"engine reset: {e}")
+                    for c in cmds]
+        i = 0
+        while i < len(cmds):
+            if unreadable(cmds[i]):
+                results.append(self.unreadable(cmds[i]))
+                i += 1
+                continue
+            j = i
+            while j < len(cmds) and cmds[j]["type"] in ACTIONS and not unreadable(cmds[j]):
+                j += 1
+            if j > i:
+                results += self.run_actions(cmds[i:j])
+                i = j
+            else:
+                results.append(self.run_one(cmds[i]))
+                i += 1
+        return results
+
+    def run_one(self, cmd: dict) -> Result:
+        arm = getattr(self, "do_" + cmd["type"], None)
+        start = time.perf_counter()
+        if arm is None:
+            res = Result(cmd["line"], cmd["type"], ERROR,
+                         reason=f"unknown directive kind {cmd['type']!r}")
+        else:
+            try:
+                res = arm(cmd)
+            except NotRun as e:
+                res = Result(cmd["line"], cmd["type"], NOT_RUN, reason=str(e))
+            except Exception as e:  # one directive's harness fault never stops the file
+                res = self.fault(cmd, e)
+        res.duration = time.perf_counter() - start
+        return res
+
+    def unreadable(self, cmd: dict) -> Result:
+        """A directive the front-end could not read: an error; a module of it never exists."""
+        line = cmd.get("line", 0)
+        if cmd["type"] == "module":
+            self.bind(cmd.get("name"), Failed(line, "the front-end could not read it"))
+        elif cmd["type"] == "module_definition":
+            self.state.last_definition = Failed(line, "the front-end could not read it")
+            if cmd.get("name") is not None:
+                self.state.definitions[cmd["name"]] = self.state.last_definition
+        elif cmd["type"] == "module_instance":
+            self.bind(cmd.get("instance"), Failed(line, "the front-end could not read it"))
+        where = cmd.get("parse_error_at")
+        return Result(line, cmd["type"], ERROR, phase="parse",
+                      reason=f"front-end: {cmd['parse_error']}" + (f" (at {where})" if where else ""))
+
+    def fault(self, cmd: dict, e: BaseException) -> Result:
+        """crash / timeout / unsupported / harness fault -> the directive's outcome."""
+        line, kind = cmd["line"], cmd["type"]
+        if isinstance(e, EngineCrash):
+            self.state.lost_at = line
+            return Result(line, kind, CRASH, message=str(e))
+        if isinstance(e, EngineTimeout):
+            self.state.lost_at = line
+            return Result(line, kind, TIMEOUT, message=str(e))
+        if isinstance(e, EngineUnsupported):
+            return Result(line, kind, SKIP, reason=f"unsupported by engine: {e}")
+        if isinstance(e, Lost):
+            return Result(line, kind, NOT_RUN,
+                          reason=f"engine restarted after line {self.state.lost_at}")
+        return Result(line, kind, ERROR, reason=f"{type(e).__name__}: {e}")
+
+    # ---- state ---------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return getattr(self.engine, "generation", 0)
+
+    def live(self, ref: Ref | Failed | None, what: str) -> Any:
+        """The handle of `ref`, or NotRun when it is missing, failed or lost in a crash."""
+        if ref is None:
+            raise NotRun(f"no {what}")
+        if isinstance(ref, Failed):
+            raise NotRun(f"{what} failed at line {ref.line}: {ref.why}")
+        if ref.generation != self.generation:
+            raise NotRun(f"{what} (line {ref.line}) was lost when the engine was restarted "
+                         f"after line {self.state.lost_at}")
+        return ref.handle
+
+    def instance(self, name: str | None) -> Any:
+        if name is None:
+            return self.live(self.state.current, "current module")
+        return self.live(self.state.named.get(name), f"module {name}")
+
+    def check_imports(self, cmd: dict) -> None:
+        """NotRun when the module imports a registered name that was lost or failed."""
+        dead = {n for n, r in self.state.registered.items()
+                if isinstance(r, Failed) or r.generation != self.generation}
+        if not dead or cmd.get("component"):
+            return
+        for name in imported_modules(self.folder / cmd["filename"]) & dead:
+            self.live(self.state.registered[name], f"registered module {name!r}")
+
+    def path(self, cmd: dict) -> str:
+        return str(self.folder / cmd["filename"])
+
+    def load(self, cmd: dict) -> Ref:
+        handle = self.engine.load(self.path(cmd), component=bool(cmd.get("component")))
+        return Ref(handle, self.generation, cmd["line"])
+
+    def instantiate(self, module: Ref, line: int) -> Ref:
+        return Ref(self.engine.instantiate(self.live(module, "module definition")),
+                   self.generation, line)
+
+    def bind(self, name: str | None, ref: Ref | Failed) -> None:
+        self.state.current = ref
+        if name is not None:
+            self.state.named[name] = ref
+
+    # ---- module arms -----------------------------------------------------------------------
+    def do_module(self, cmd: dict) -> Result:
+        line, name = cmd["line"], cmd.get("name")
+        self.bind(name, Failed(line, "not run"))
+        self.check_imports(cmd)
+        try:
+            inst = self.instantiate(self.load(cmd), line)
+        except EngineError as e:
+            self.bind(name, Failed(line, f"{e.kind}: {e.message}"))
+            return Result(line, "module", FAIL, phase=e.kind, expected="module instance",
+                          actual=e.kind, message=e.message)
+        self.bind(name, inst)
+        return Result(line, "module", PASS)
+
+    def do_module_definition(self, cmd: dict) -> Result:
+        line, name = cmd["line"], cmd.get("name")
+        try:
+            ref: Ref | Failed = self.load(cmd)
+            res = Result(line, cmd["type"], PASS)
+        except EngineError as e:
+            ref = Failed(line, f"{e.kind}: {e.message}")
+            res = Result(line, cmd["type"], FAIL, phase=e.kind, expected="module",
+                         actual=e.kind, message=e.message)
+        self.state.last_definition = ref
+        if name is not None:
+            self.state.definitions[name] = ref
+        return res
+
+    def do_module_instance(self, cmd: dict) -> Result:
+        line, name = cmd["line"], cmd.get("instance")
+        module = cmd.get("module")
+        definition = (self.state.definitions.get(module) if module is not None
+                      else self.state.last_definition)
+        self.bind(name, Failed(line, "not run"))
+        try:
+            inst = self.instantiate(definition, line) if definition is not None else None
+        except EngineError as e:
+            self.bind(name, Failed(line, f"{e.kind}: {e.message}"))
+            return Result(line, cmd["type"], FAIL, phase=e.kind, expected="instance",
+                          actual=e.kind, message=e.message)
+        if inst is None:
+            raise NotRun(f"no module definition {module!r}")
+        self.bind(name, inst)
+        return Result(line, cmd["type"], PASS)
+
+    def do_register(self, cmd: dict) -> Result:
+        line, name = cmd["line"], cmd.get("name")
+        ref = self.state.current if name is None else self.state.named.get(name)
+        try:
+            handle = self.instance(name)
+        except NotRun:
+            self.state.registered[cmd["as"]] = Failed(line, "registered instance unavailable")
+            raise
+        self.engine.register(cmd["as"], handle)
+        self.state.registered[cmd["as"]] = ref
+        return Result(line, "register", PASS)
+
+    # ---- assertions on modules ----------------------------------------------------------------
+    def expect_rejection(self, cmd: dict, want: str, result: Result | None) -> Result:
+        """Common tail of the module assertions: `result` is None when the module was accepted."""
+        if result is not None:
+            return result
+        return Result(cmd["line"], cmd["type"], FAIL, expected=want, actual="accepted",
+                      message=f"expected {want} error, module was accepted")
+
+    def rejected(self, cmd: dict, want: str, e: EngineError, phase: str | None = None) -> Result:
+        text = cmd.get("text")
+        match = None if not text else text in e.message
+        ok = e.matches(want)
+        return Result(cmd["line"], cmd["type"], PASS if ok else FAIL, phase=phase or e.kind,
+                      expected=want, actual=e.kind, message=e.message, message_match=match)
+
+    def front_end_verdict(self, cmd: dict, want: str) -> Result | None:
+        """Text modules are decided by the front-end (phase `parse`)."""
+        if "parse_error" in cmd:
+            msg = cmd["parse_error"]
+            if want == "malformed":
+                return Result(cmd["line"], cmd["type"], PASS, phase="parse", expected=want,
+                              actual="parse", message=msg,
+                              message_match=None if not cmd.get("text") else cmd["text"] in msg)
+            return Result(cmd["line"], cmd["type"], ERROR, phase="parse",
+                          reason=f"front-end could not parse the module: {msg}")
+        if cmd.get("module_type") == "text" and str(cmd.get("filename", "")).endswith(".wat"):
+            if want == "malformed":
+                return Result(cmd["line"], cmd["type"], FAIL, phase="parse", expected=want,
+                              actual="accepted", message="text module accepted by the parser")
+            raise NotImplementedError("text module for an engine")
+        return None
+
+    def do_assert_malformed(self, cmd: dict) -> Result:
+        verdict = self.front_end_verdict(cmd, "malformed")
+        if verdict is not None:
+            return verdict
+        return self.assert_load_fails(cmd, "malformed")
+
+    def do_assert_invalid(self, cmd: dict) -> Result:
+        return self.front_end_verdict(cmd, "invalid") or self.assert_load_fails(cmd, "invalid")
+
+    def assert_load_fails(self, cmd: dict, want: str) -> Result:
+        try:
+            self.load(cmd)
+        except EngineError as e:
+            return self.rejected(cmd, want, e)
+        return self.expect_rejection(cmd, want, None)
+
+    def do_assert_unlinkable(self, cmd: dict) -> Result:
+        return self.front_end_verdict(cmd, "unlinkable") or \
+            self.assert_instantiate_fails(cmd, "unlinkable")
+
+    def do_assert_uninstantiable(self, cmd: dict) -> Result:
+        return self.front_end_verdict(cmd, "uninstantiable") or \
+            self.assert_instantiate_fails(cmd, "uninstantiable")
+
+    def assert_instantiate_fails(self, cmd: dict, want: str) -> Result:
+        self.check_imports(cmd)
+        try:
+            module = self.load(cmd)
+        except EngineError as e:  # rejected, but in the wrong phase
+            res = self.rejected(cmd, want, e)
+            res.outcome = FAIL
+            res.message = f"rejected at load, not at instantiation: {e.message}"
+            return res
+        try:
+            self.instantiate(module, cmd["line"])
+        except EngineError as e:
+            if want == "uninstantiable" and e.kind == "trap":
+                e = EngineError("uninstantiable", e.message)
+            return self.rejected(cmd, want, e, phase="instantiate" if e.kind == want else None)
+        return self.expect_rejection(cmd, want, None)
+
+    # ---- actions ----------------------------------------------------------------------------
+    def run_actions(self, cmds: list[dict]) -> list[Result]:
+        """Resolve each action's instance, send them all as one batch, judge each reply."""
+        start = time.perf_counter()
+        requests: list[dict] = []
+        slots: list[int | Result] = []
+        for cmd in cmds:
+            try:
+                requests.append(self.request(cmd))
+                slots.append(len(requests) - 1)
+            except NotRun as e:
+                slots.append(Result(cmd["line"], cmd["type"], NOT_RUN, reason=str(e)))
+        replies = self.send(requests)
+        results = []
+        for cmd, slot in zip(cmds, slots):
+            if isinstance(slot, Result):
+                results.append(slot)
+                continue
+            reply = replies[slot]
+            if isinstance(reply, (EngineCrash, EngineTimeout, EngineUnsupported, EngineFault, Lost,
+                                  EngineUnavailable)):
+                results.append(self.fault(cmd, reply))
+                continue
+            try:
+                results.append(getattr(self, "do_" + cmd["type"])(cmd, reply))
+            except Exception as e:
+                results.append(self.fault(cmd, e))
+        share = (time.perf_counter() - start) / max(1, len(cmds))
+        for r in results:
+            r.duration = share
+        return results
+
+    def request(self, cmd: dict) -> dict:
+        action = cmd.get("action")
+        if action is None:
+            raise NotRun(f"{cmd['type']} without an action is not supported")
+        handle = self.instance(action.get("module"))
+        if action["type"] == "invoke":
+            return {"op": "invoke", "instance": handle, "field": action["field"],
+                    "args": action.get("args", [])}
+        return {"op": "get", "instance": handle, "field": action["field"]}
+
+    def send(self, requests: list[dict]) -> list[Any]:
+        """Replies in order: the results list, or the exception for that request."""
+        many = getattr(self.engine, "call_many", None)
+        if many is not None:
+            return [r["results"] if isinstance(r, dict) else r for r in many(requests)]
+        replies: list[Any] = []
+        for req in requests:
+            try:
+                if req["op"] == "invoke":
+                    replies.append(self.engine.invoke(req["instance"], req["field"], req["args"]))
+                else:
+                    replies.append([self.engine.get(req["instance"], req["field"])])
+            except Exception as e:
+                replies.append(e)
+                if isinstance(e, (EngineCrash, EngineTimeout)):
+                    replies += [Lost()] * (len(requests) - len(replies))
+                    break
+        return replies
+
+    def do_action(self, cmd: dict, got: Any) -> Result:
+        if isinstance(got, EngineError):
+            return Result(cmd["line"], "action", FAIL, phase=got.kind, expected="no error",
+                          actual=got.kind, message=f"{got.kind}: {got.message}")
+        return Result(cmd["line"], "action", PASS, actual=show(got))
+
+    def do_assert_return(self, cmd: dict, got: Any) -> Result:
+        expected = cmd.get("expected", [])
+        want = show(expected)
+        if isinstance(got, EngineError):
+            return Result(cmd["line"], cmd["type"], FAIL, phase=got.kind, expected=want,
+                          actual=got.kind, message=f"expected {want}, got {got.kind}: {got.message}")
+        ok = results_match(expected, got)
+        return Result(cmd["line"], cmd["type"], PASS if ok else FAIL, expected=want,
+                      actual=show(got), message=None if ok else f"expected {want}, got {show(got)}")
+
+    def do_assert_trap(self, cmd: dict, got: Any) -> Result:
+        return self.expect_error(cmd, got, "trap")
+
+    def do_assert_exhaustion(self, cmd: dict, got: Any) -> Result:
+        return self.expect_error(cmd, got, "exhaustion")
+
+    def expect_error(self, cmd: dict, got: Any, want: str) -> Result:
+        if isinstance(got, EngineError):
+            return self.rejected(cmd, want, got)
+        return Result(cmd["line"], cmd["type"], FAIL, expected=want, actual=show(got),
+                      message=f"expected {want}, got {show(got)}")
+
+
+def unreadable(cmd: dict) -> bool:
+    """True for a front-end parse error that is not the verdict of a text-form assertion."""
+    if "parse_error" not in cmd:
+        return False
+    return not (cmd.get("module_type") == "text"
+                and cmd["type"] in ("assert_malformed", "assert_invalid"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The module names a core binary imports from (empty if it cannot be read as one)."""
+    try:
+        data = path.read_bytes()
+        if data[:4] != b"\0asm":
+            return set()
+        pos = 8
+        while pos < len(data):
+            sid = data[pos]
+            size, pos = _uleb(data, pos + 1)
+            if sid == 2:
+                return _import_names(data, pos)
+            pos += size
+    except (OSError, IndexError, ValueError, struct.error):
+        pass
+    return set()
+
+
+def _import_names(data: bytes, pos: int) -> set[str]:
+    names = set()
+    count, pos = _uleb(data, pos)
+    for _ in range(count):
+        n, pos = _uleb(data, pos)
+        names.add(data[pos:pos + n].decode("utf-8", "replace"))
+        pos += n
+        n, pos = _uleb(data, pos)
+        pos += n
+        kind = data[pos]
+        pos += 1
+        if kind == 0:                     # func: type index
+            _, pos = _uleb(data, pos)
+        elif kind in (1, 2):              # table: reftype + limits; memory: limits
+            pos += kind == 1
+            flags, pos = _uleb(data, pos)
+            _, pos = _uleb(data, pos)
+            if flags & 1:
+                _, pos = _uleb(data, pos)
+        elif kind == 3:                   # global: valtype + mutability
+            pos += 2
+        else:
+            break
+    return names
+
+
+def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"))

@@ -1,0 +1,10 @@
+;; For the fake engines that fail on an export named "fault".
+(module $A (func (export "ok") (result i32) (i32.const 0)) (func (export "fault")))
+(register "A" $A)
+(assert_return (invoke "ok") (i32.const 0))
+(invoke "fault")
+(assert_return (invoke "ok") (i32.const 0))
+(assert_return (invoke $A "ok") (i32.const 0))
+(module (import "A" "ok" (func (result i32))))
+(module (func (export "ok") (result i32) (i32.const 0)))
+(assert_return (invoke "ok") (i32.const 0))

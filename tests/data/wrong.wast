@@ -1,0 +1,16 @@
+;; Every directive here is wrong: a correct engine must FAIL each one but the module.
+(module
+  (func (export "one") (result i32) (i32.const 1))
+  (func (export "nan") (result f32) (f32.const nan:0x200000))
+  (func (export "trap") (result i32) unreachable))
+(assert_return (invoke "one") (i32.const 2))
+(assert_return (invoke "nan") (f32.const nan:canonical))
+(assert_return (invoke "trap") (i32.const 0))
+(assert_trap (invoke "one") "unreachable")
+(assert_exhaustion (invoke "one") "call stack exhausted")
+(assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+(assert_malformed (module binary "\00asm\01\00\00\00") "unexpected end")
+(assert_malformed (module quote "(func)") "unexpected token")
+(assert_unlinkable (module (func)) "unknown import")
+(assert_trap (module (func)) "unreachable")
+(invoke "trap")

@@ -1,0 +1,91 @@
+"""The CLI contract: exit status, output lines, --summary-json, the database under -j 2."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+
+from harness.runner import OUTCOMES
+from harness_util import DATA, ROOT, needs_core, needs_node, needs_wabt
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "harness", "run", *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+def check_outcome_dicts(summary):
+    def dicts():
+        yield summary["totals"]
+        for s in summary["suites"].values():
+            yield s["outcomes"]
+            yield from s["by_kind"].values()
+            yield from s["by_file"].values()
+    for d in dicts():
+        assert set(d) == set(OUTCOMES)
+
+
+@needs_node
+@needs_wabt
+def test_summary_json_and_db_under_j2(tmp_path):
+    db = tmp_path / "r.sqlite"
+    out = tmp_path / "s.json"
+    p = run("--engine", "node", "--suite", str(DATA), "--files", "[aw]*.wast", "-j", "2",
+            "--db", str(db), "--summary-json", str(out))
+    assert p.returncode == 1, p.stderr            # wrong.wast fails
+    summary = json.loads(out.read_text())
+    check_outcome_dicts(summary)
+    assert summary["engine"] == "node" and summary["engine_version"].startswith("node")
+    (suite,) = summary["suites"].values()
+    assert set(suite["by_file"]) == {"arms.wast", "wrong.wast"}
+    assert suite["by_file"]["wrong.wast"]["fail"] == 11
+    assert suite["outcomes"]["pass"] == sum(f["pass"] for f in suite["by_file"].values())
+    fails = [line for line in p.stdout.splitlines() if ": fail: " in line]
+    assert len(fails) == 11 and all(line.startswith("tests/data/wrong.wast:") for line in fails)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    rows = dict(conn.execute("SELECT outcome, count(*) FROM directives GROUP BY 1").fetchall())
+    assert rows == {k: v for k, v in suite["outcomes"].items() if v}
+    (files, commands) = conn.execute("SELECT count(*), sum(commands) FROM files").fetchone()
+    assert files == 2 and commands == suite["directives"]
+    run_row = conn.execute("SELECT engine, suite, finished_at FROM runs").fetchone()
+    assert run_row[0] == "node" and run_row[2] is not None
+
+
+@needs_wabt
+def test_bad_inputs_are_errors_and_the_run_goes_on(tmp_path):
+    bad = tmp_path / "bad.wast"
+    bad.write_text("(module)\n(assert_return (invoke \"f\"\n")
+    out = tmp_path / "s.json"
+    p = run("--engine", "fake-accept", "--suite", str(bad), str(tmp_path / "missing"),
+            str(DATA / "faults.wast"), "--no-db", "--summary-json", str(out))
+    assert p.returncode == 1
+    assert re.search(rf"{re.escape(str(bad))}:\d+: file: error: front-end: ", p.stdout)
+    assert "missing:0: suite: error:" in p.stdout
+    summary = json.loads(out.read_text())
+    check_outcome_dicts(summary)
+    assert summary["totals"]["error"] == 2 and summary["totals"]["pass"] == 9
+
+
+def test_unknown_engine_is_a_clear_error():
+    p = run("--engine", "no-such-engine", "--suite", str(DATA), "--no-db")
+    assert p.returncode == 2 and "unknown engine" in p.stderr
+
+
+@needs_core
+@needs_wabt
+def test_fake_accept_fails_every_rejection_in_core(tmp_path):
+    out = tmp_path / "s.json"
+    run("--engine", "fake-accept", "--suite", "core", "-j", "2", "--no-db", "--quiet",
+        "--summary-json", str(out))
+    core = json.loads(out.read_text())["suites"]["core"]
+    assert core["directives"] == 53899
+    for kind in ("assert_invalid", "assert_unlinkable", "assert_uninstantiable", "assert_trap",
+                 "assert_exhaustion"):
+        counts = core["by_kind"][kind]
+        assert counts["fail"] == sum(counts.values()), kind
+    malformed = core["by_kind"]["assert_malformed"]
+    assert malformed["fail"] == 736       # every binary one; the 1077 text ones are wabt's
+    assert malformed["pass"] == 1077

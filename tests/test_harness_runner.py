@@ -1,0 +1,93 @@
+"""The runner's arms on a correct engine (node), on wrong expectations, and on fakes."""
+from __future__ import annotations
+
+import pytest
+
+from harness.engines import make_engine
+from harness_util import DATA, needs_node, needs_wabt, outcomes, run_wast
+
+
+@pytest.fixture
+def node():
+    engine = make_engine("node")
+    yield engine
+    engine.close()
+
+
+@needs_node
+@needs_wabt
+def test_every_arm_passes_on_node(node):
+    fr = run_wast(node, DATA / "arms.wast")
+    assert fr.error is None
+    kinds = {r.kind for r in fr.results}
+    assert kinds >= {"module", "register", "action", "assert_return", "assert_trap",
+                     "assert_exhaustion", "assert_invalid", "assert_malformed",
+                     "assert_unlinkable", "assert_uninstantiable"}
+    assert [o for o in outcomes(fr) if o[2] != "pass"] == []
+    assert len(fr.results) == fr.counted == fr.commands
+
+
+@needs_node
+@needs_wabt
+def test_wrong_expectations_fail_on_node(node):
+    fr = run_wast(node, DATA / "wrong.wast")
+    assert fr.results[0].kind == "module" and fr.results[0].outcome == "pass"
+    assert [r.outcome for r in fr.results[1:]] == ["fail"] * (len(fr.results) - 1)
+    text = next(r for r in fr.results if r.kind == "assert_malformed" and r.phase == "parse")
+    assert "accepted" in text.message
+
+
+@needs_node
+@needs_wabt
+def test_message_match_is_recorded_separately(node):
+    fr = run_wast(node, DATA / "arms.wast")
+    trap = next(r for r in fr.results if r.kind == "assert_trap")
+    assert trap.outcome == "pass" and trap.message_match is not None
+
+
+@needs_wabt
+@pytest.mark.parametrize("mode,outcome", [("crash", "crash"), ("hang", "timeout"),
+                                          ("garbage", "crash")])
+def test_fault_isolation(mode, outcome):
+    engine = make_engine(f"fake-{mode}", timeout=1.0)
+    try:
+        fr = run_wast(engine, DATA / "faults.wast")
+        again = run_wast(engine, DATA / "faults.wast")   # the engine recovers for the next file
+    finally:
+        engine.close()
+    got = [(line, o) for line, _, o in outcomes(fr)]
+    assert got == [(2, "pass"), (3, "pass"), (4, "pass"), (5, outcome), (6, "not_run"),
+                   (7, "not_run"), (8, "not_run"), (9, "pass"), (10, "pass")]
+    assert "lost" in fr.results[6].reason
+    assert outcomes(again) == outcomes(fr)
+
+
+@needs_wabt
+def test_fake_accept_fails_every_rejection(tmp_path):
+    engine = make_engine("fake-accept")
+    try:
+        fr = run_wast(engine, DATA / "arms.wast")
+    finally:
+        engine.close()
+    must_fail = {"assert_trap", "assert_exhaustion", "assert_invalid", "assert_unlinkable",
+                 "assert_uninstantiable"}
+    for r in fr.results:
+        if r.kind in must_fail or (r.kind == "assert_malformed" and r.phase != "parse"):
+            assert r.outcome == "fail", r
+
+
+def test_unreadable_directive_is_an_error():
+    from harness.runner import Runner
+    engine = make_engine("fake-accept")
+    doc = {"commands": [
+        {"type": "module", "line": 1, "parse_error": "bad", "filename": "x.wasm"},
+        {"type": "assert_return", "line": 2, "action": {"type": "invoke", "field": "f",
+                                                        "args": []}, "expected": []},
+        {"type": "assert_malformed", "line": 3, "module_type": "text", "parse_error": "no",
+         "filename": "y.wat"},
+    ]}
+    try:
+        res = Runner(engine).run(doc, DATA)
+    finally:
+        engine.close()
+    assert [r.outcome for r in res] == ["error", "not_run", "pass"]
