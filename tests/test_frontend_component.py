@@ -343,3 +343,13 @@ def test_files_are_numbered_in_directive_order(encoder):
     names = [c.get("filename") for c in doc["commands"]]
     assert names == ["t.0.wasm", "t.1.wasm", "t.2.wat", None, "t.3.wasm"]
     assert sorted(files) == ["t.0.wasm", "t.1.wasm", "t.2.wat", "t.3.wasm"]
+
+
+def test_a_hanging_encoder_is_killed_and_reported(tmp_path):
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\nexec sleep 30\n")
+    hang.chmod(0o755)
+    enc = Encoder(node=str(hang), timeout=0.5)
+    (err,) = enc.encode_many(["(component)"])
+    assert isinstance(err, EncodeError) and err.crash and "no reply in 0.5 s" in err.message
+    enc.close()

@@ -3,8 +3,9 @@
 `Encoder.encode_many(texts)` sends a whole batch down the pipe (a writer thread, so neither
 side blocks on a full pipe) and reads the replies in order. Each result is the binary
 (`bytes`) or an `EncodeError` with the parser's message and its 0-based line/column in the
-text. If node dies, the request in flight gets an EncodeError and a fresh process serves the
-rest; a panic inside the parser is handled inside node (a fresh parser instance).
+text. If node dies, or gives no reply for `timeout` seconds (then it is killed), the request
+in flight gets an EncodeError and a fresh process serves the rest; a panic inside the parser
+is handled inside node (a fresh parser instance).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +83,9 @@ def error_from_debug(debug: str) -> EncodeError:
 class Encoder:
     """One long-lived node process running tools/encoder.mjs."""
 
-    def __init__(self, node: str = "node"):
+    def __init__(self, node: str = "node", timeout: float = 60.0):
         self.node = node
+        self.timeout = timeout
         self.proc: subprocess.Popen | None = None
         self.next_id = 0
         self.restarts = 0
@@ -114,11 +117,22 @@ class Encoder:
         lines = [json.dumps({"id": first_id + i, "text": t}) + "\n" for i, t in enumerate(texts)]
         writer = threading.Thread(target=_write_all, args=(proc, lines), daemon=True)
         writer.start()
+        watchdog = _Watchdog(proc, self.timeout)
+        try:
+            return self._replies(proc, first_id, len(texts), watchdog)
+        finally:
+            watchdog.stop()
+            writer.join()
+
+    def _replies(self, proc, first_id: int, n: int, watchdog) -> list[bytes | EncodeError]:
         out: list[bytes | EncodeError] = []
-        for i in range(len(texts)):
+        for i in range(n):
             raw = proc.stdout.readline()
+            watchdog.progress()
             if not raw:
-                out.append(EncodeError("encoder process died", crash=True))
+                why = (f"encoder gave no reply in {self.timeout:g} s (killed)"
+                       if watchdog.fired else "encoder process died")
+                out.append(EncodeError(why, crash=True))
                 self._stop()
                 break
             reply = json.loads(raw)
@@ -127,7 +141,6 @@ class Encoder:
                 self._stop()
                 break
             out.append(_result(reply))
-        writer.join()
         return out
 
     def _stop(self) -> None:
@@ -149,6 +162,30 @@ class Encoder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Watchdog:
+    """Kills the process when no reply came for `timeout` seconds."""
+
+    def __init__(self, proc: subprocess.Popen, timeout: float):
+        self.proc, self.timeout = proc, timeout
+        self.last = time.monotonic()
+        self.fired = False
+        self.done = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def progress(self) -> None:
+        self.last = time.monotonic()
+
+    def stop(self) -> None:
+        self.done.set()
+
+    def _watch(self) -> None:
+        while not self.done.wait(min(1.0, self.timeout)):
+            if time.monotonic() - self.last > self.timeout:
+                self.fired = True
+                self.proc.kill()
+                return
 
 
 def _write_all(proc: subprocess.Popen, lines: list[str]) -> None:
