@@ -353,3 +353,16 @@ def test_a_hanging_encoder_is_killed_and_reported(tmp_path):
     (err,) = enc.encode_many(["(component)"])
     assert isinstance(err, EncodeError) and err.crash and "no reply in 0.5 s" in err.message
     enc.close()
+
+
+def test_convert_cli_several_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "same.wast").write_text("(component)\n")
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "harness", "convert",
+                           str(tmp_path / "a" / "same.wast"), str(tmp_path / "b" / "same.wast"),
+                           "-o", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(tmp_path / "out" / "same" / "same.json"),
+                                   str(tmp_path / "out" / "same-2" / "same.json")]
