@@ -43,7 +43,7 @@ class Task:
 def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
     start = time.perf_counter()
     path = Path(task.path)
-    relpath = path.relative_to(task.root).as_posix()
+    relpath = _relpath(path, Path(task.root))
     fr = FileResult(task.suite, relpath, task.path)
     if getattr(engine, "script_engine", False):
         return _run_script(engine, expectations, task, fr, start)
@@ -142,3 +142,10 @@ def probe(engine_name: str, timeout: float) -> str:
         raise EngineUnavailable(f"engine {engine_name}: {e}") from None
     finally:
         getattr(engine, "close", lambda: None)()
+
+
+def _relpath(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name

@@ -49,12 +49,25 @@ def resolve(spec: str, pattern: str | None = None) -> Suite:
         return Suite(spec, root, e.get("frontend", "auto"), e.get("commit"),
                      _wast_files(root, pattern))
     path = Path(spec).resolve()
-    if path.is_file():
-        return Suite(spec, path.parent, "auto", None, [path])
-    if path.is_dir():
-        return Suite(spec, path, "auto", None, _wast_files(path, pattern))
+    if path.exists():
+        name, root, frontend = locate(path)
+        commit = entries.get(name, {}).get("commit")
+        files = [path] if path.is_file() else _wast_files(path, pattern)
+        return Suite(name, root, frontend, commit, files)
     raise SuiteError(f"{spec}: no such suite, file or folder "
                      f"(suites: {', '.join(entries)})")
+
+
+def locate(path: Path) -> tuple[str, Path, str]:
+    """(suite name, suite root, front-end) for a file or folder: the manifest suite that
+    contains it, else the path itself (its folder as root, front-end chosen per file)."""
+    path = path.resolve()
+    for name, e in manifest().items():
+        root = ((ROOT if e.get("in_repo") else suites_root()) / e["path"]).resolve()
+        if path == root or root in path.parents:
+            return name, root, e.get("frontend", "auto")
+    root = path if path.is_dir() else path.parent
+    return str(root), root, "auto"
 
 
 def _wast_files(root: Path, pattern: str | None) -> list[Path]:

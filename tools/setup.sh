@@ -39,6 +39,6 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -c 'import harness' 2>/dev/null; then
+if ! .venv/bin/python -c 'import importlib.metadata as m; m.distribution("cmref")' 2>/dev/null; then
   .venv/bin/pip install -q --no-deps --no-build-isolation -e .
 fi
