@@ -86,10 +86,6 @@ class Directive:
     node: SList
     source: str = field(repr=False)  # the directive's own text
 
-    @property
-    def head(self) -> str | None:
-        return self.node.keyword(0)
-
 
 # ---------------------------------------------------------------------------------------
 # Lexer
@@ -345,8 +341,3 @@ def split(text: str) -> tuple[list[Directive], list[SplitError]]:
         directives.append(Directive(kind, node.line, node, text[node.offset:node.end]))
     errors.sort(key=lambda e: e.line)
     return directives, errors
-
-
-def line_of(text: str, offset: int) -> int:
-    """1-based line of an offset."""
-    return text.count("\n", 0, offset) + 1
