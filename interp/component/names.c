@@ -1,0 +1,235 @@
+/* Import and export names: kebab-case labels, annotated names ([constructor], [method],
+ * [static]), interface names and the other externname forms, strong uniqueness. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* messages are truncated on purpose */
+#endif
+#include "component/names.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+bool cmc_is_kebab(const char *s, size_t n) {
+  bool lower = false, upper = false, first = true, digit = false;
+  if (n == 0 || s[n - 1] == '-') return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c >= 'a' && c <= 'z' && !upper) lower = true;
+    else if (c >= 'A' && c <= 'Z' && !lower) upper = true;
+    else if (c >= '0' && c <= '9' && (lower || upper || !first)) digit = true;
+    else if (c == '-' && (lower || upper || digit)) {
+      lower = upper = digit = false;
+      first = false;
+    } else return false;
+  }
+  return true;
+}
+
+bool cmc_label_eq(const char *a, const char *b) {
+  size_t i = 0;
+  for (; a[i] && b[i]; i++)
+    if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return false;
+  return a[i] == b[i];
+}
+
+typedef struct name_parser {
+  const char *next;
+  char *why;
+  size_t whylen;
+} name_parser;
+
+static bool np_fail(name_parser *p, const char *fmt, const char *arg, size_t n) {
+  char buf[160];
+  snprintf(buf, sizeof buf, "%.*s", (int)(n < 150 ? n : 150), arg);
+  snprintf(p->why, p->whylen, fmt, buf);
+  return false;
+}
+
+static bool np_eat(name_parser *p, const char *prefix) {
+  size_t n = strlen(prefix);
+  if (strncmp(p->next, prefix, n) != 0) return false;
+  p->next += n;
+  return true;
+}
+
+static bool np_expect(name_parser *p, const char *prefix) {
+  if (np_eat(p, prefix)) return true;
+  char buf[64];
+  snprintf(buf, sizeof buf, "expected `%s` at `%%s`", prefix);
+  return np_fail(p, buf, p->next, strlen(p->next));
+}
+
+static bool np_kebab(name_parser *p, const char *s, size_t n) {
+  if (!cmc_is_kebab(s, n)) return np_fail(p, "`%s` is not in kebab case", s, n);
+  return true;
+}
+
+static bool np_take_kebab(name_parser *p, bool lowercase) {
+  const char *s = p->next;
+  size_t n = 0;
+  while (isalnum((unsigned char)s[n]) || s[n] == '-') n++;
+  if (s[n] == 0 || n > 0 || 1) {
+    if (!np_kebab(p, s, n)) return false;
+  }
+  if (lowercase)
+    for (size_t i = 0; i < n; i++)
+      if (isupper((unsigned char)s[i]))
+        return np_fail(p, "character `%s` is not lowercase in package name/namespace", s + i, 1);
+  p->next += n;
+  return true;
+}
+
+static bool np_semver(name_parser *p, const char *s, size_t n) {
+  /* major.minor.patch(-pre)?(+build)? with numeric parts */
+  size_t i = 0;
+  for (int part = 0; part < 3; part++) {
+    size_t st = i;
+    while (i < n && isdigit((unsigned char)s[i])) i++;
+    if (i == st || (s[st] == '0' && i - st > 1)) return np_fail(p, "`%s` is not a valid semver", s, n);
+    if (part < 2) {
+      if (i >= n || s[i] != '.') return np_fail(p, "`%s` is not a valid semver", s, n);
+      i++;
+    }
+  }
+  if (i < n && s[i] != '-' && s[i] != '+') return np_fail(p, "`%s` is not a valid semver", s, n);
+  for (size_t k = i; k < n; k++)
+    if (!isalnum((unsigned char)s[k]) && s[k] != '-' && s[k] != '+' && s[k] != '.')
+      return np_fail(p, "`%s` is not a valid semver", s, n);
+  return true;
+}
+
+static bool np_pkg_path(name_parser *p, bool require_projection) {
+  if (!np_take_kebab(p, true) || !np_expect(p, ":") || !np_take_kebab(p, true)) return false;
+  if (*p->next == '/') {
+    p->next++;
+    if (!np_take_kebab(p, false)) return false;
+  } else if (require_projection) {
+    return np_fail(p, "expected `/` after package name%s", "", 0);
+  }
+  return true;
+}
+
+static bool np_pkg_name(name_parser *p, bool is_interface) {
+  if (!np_pkg_path(p, is_interface)) return false;
+  if (np_eat(p, "@")) {
+    const char *v = p->next;
+    const char *gt = strchr(v, '>');
+    size_t n = gt ? (size_t)(gt - v) : strlen(v);
+    p->next += n;
+    if (!np_semver(p, v, n)) return false;
+  }
+  return true;
+}
+
+static bool np_hash(name_parser *p) {
+  const char *gt = strchr(p->next, '>');
+  if (!gt) return np_fail(p, "failed to find `>` character%s", "", 0);
+  if (gt == p->next) return np_fail(p, "integrity hash cannot be empty%s", "", 0);
+  p->next = gt;
+  return true;
+}
+
+static bool np_optional_hash(name_parser *p) {
+  if (!np_eat(p, ",")) return true;
+  return np_expect(p, "integrity=<") && np_hash(p) && np_expect(p, ">");
+}
+
+static bool np_resource_func(name_parser *p, cmc_name *out) {
+  const char *dot = strchr(p->next, '.');
+  if (!dot) return np_fail(p, "failed to find `.` character%s", "", 0);
+  size_t rn = (size_t)(dot - p->next);
+  if (!np_kebab(p, p->next, rn)) return false;
+  snprintf(out->resource, sizeof out->resource, "%.*s", (int)rn, p->next);
+  p->next = dot + 1;
+  size_t mn = strlen(p->next);
+  if (!np_kebab(p, p->next, mn)) return false;
+  snprintf(out->method, sizeof out->method, "%s", p->next);
+  p->next += mn;
+  return true;
+}
+
+static bool np_parse(name_parser *p, cmc_name *out) {
+  if (np_eat(p, "[constructor]")) {
+    out->kind = CMC_NAME_CONSTRUCTOR;
+    size_t n = strlen(p->next);
+    if (!np_kebab(p, p->next, n)) return false;
+    snprintf(out->resource, sizeof out->resource, "%s", p->next);
+    p->next += n;
+    return true;
+  }
+  if (np_eat(p, "[method]")) { out->kind = CMC_NAME_METHOD; return np_resource_func(p, out); }
+  if (np_eat(p, "[static]")) { out->kind = CMC_NAME_STATIC; return np_resource_func(p, out); }
+  if (np_eat(p, "unlocked-dep=")) {
+    out->kind = CMC_NAME_DEPENDENCY;
+    if (!np_expect(p, "<") || !np_pkg_path(p, false)) return false;
+    if (np_eat(p, "@")) {
+      if (!np_eat(p, "*")) {
+        if (!np_expect(p, "{")) return false;
+        const char *c = strchr(p->next, '}');
+        if (!c) return np_fail(p, "failed to find `}` character%s", "", 0);
+        p->next = c;
+        if (!np_expect(p, "}")) return false;
+      }
+    }
+    return np_expect(p, ">");
+  }
+  if (np_eat(p, "locked-dep=")) {
+    out->kind = CMC_NAME_DEPENDENCY;
+    return np_expect(p, "<") && np_pkg_name(p, false) && np_expect(p, ">") && np_optional_hash(p);
+  }
+  if (np_eat(p, "url=")) {
+    out->kind = CMC_NAME_URL;
+    if (!np_expect(p, "<")) return false;
+    const char *gt = strchr(p->next, '>');
+    if (!gt) return np_fail(p, "failed to find `>` character%s", "", 0);
+    for (const char *c = p->next; c < gt; c++)
+      if (*c == '<') return np_fail(p, "url cannot contain `<`%s", "", 0);
+    p->next = gt;
+    return np_expect(p, ">") && np_optional_hash(p);
+  }
+  if (np_eat(p, "integrity=")) {
+    out->kind = CMC_NAME_HASH;
+    return np_expect(p, "<") && np_hash(p) && np_expect(p, ">");
+  }
+  if (strchr(p->next, ':')) {
+    out->kind = CMC_NAME_INTERFACE;
+    return np_pkg_name(p, true);
+  }
+  out->kind = CMC_NAME_LABEL;
+  size_t n = strlen(p->next);
+  if (!np_kebab(p, p->next, n)) return false;
+  p->next += n;
+  return true;
+}
+
+bool cmc_parse_name(const char *s, cmc_name *out, char *why, size_t whylen) {
+  name_parser p = {s, why, whylen};
+  memset(out, 0, sizeof *out);
+  out->raw = s;
+  if (!np_parse(&p, out)) return false;
+  if (*p.next) return np_fail(&p, "trailing characters found: `%s`", p.next, strlen(p.next));
+  return true;
+}
+
+/* the key under which strong uniqueness compares a name */
+static int name_class(const cmc_name *n, const char **label) {
+  switch (n->kind) {
+  case CMC_NAME_LABEL: *label = n->raw; return 0;
+  case CMC_NAME_CONSTRUCTOR: *label = n->resource; return 1;
+  case CMC_NAME_METHOD:
+  case CMC_NAME_STATIC:
+    if (cmc_label_eq(n->resource, n->method)) { *label = n->resource; return 0; }
+    *label = NULL;
+    return 2;
+  default: *label = n->raw; return 3 + (int)n->kind;
+  }
+}
+
+bool cmc_names_conflict(const cmc_name *a, const cmc_name *b) {
+  const char *la, *lb;
+  int ca = name_class(a, &la), cb = name_class(b, &lb);
+  if (ca != cb) return false;
+  if (ca == 2) return cmc_label_eq(a->resource, b->resource) && cmc_label_eq(a->method, b->method);
+  if (ca <= 1) return cmc_label_eq(la, lb);
+  return strcmp(la, lb) == 0;
+}
