@@ -1,0 +1,71 @@
+/* `cmref wit [--json] [--features F,G] [--all-features] PATH`
+ *
+ * Parses and resolves the WIT package at PATH (a file, or a directory with an
+ * optional deps/ folder) the way wit-parser's `Resolve::push_path` does. With
+ * --json it prints the whole Resolve in wit-parser's JSON shape; otherwise it
+ * prints the resolved packages' names. An error prints wit-parser's rendering
+ * (message, file:line:column, source line) on stderr and exits with status 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/wit_cmd.h"
+#include "wit/wit.h"
+
+static int wit_usage(void) {
+  fprintf(stderr, "usage: cmref wit [--json] [--features F,G] [--all-features] PATH\n");
+  return 2;
+}
+
+static void add_features(wit_resolve *r, const char *list) {
+  const char *p = list;
+  while (*p) {
+    const char *e = strchr(p, ',');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (n) wit_push(&r->mem, r->features, wit_strndup(&r->mem, p, n));
+    p += n + (e ? 1 : 0);
+  }
+}
+
+int cli_wit(int argc, char **argv) {
+  wit_resolve r;
+  wit_resolve_init(&r);
+  int json = 0;
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--all-features")) r.all_features = 1;
+    else if (!strcmp(argv[i], "--features") && i + 1 < argc) add_features(&r, argv[++i]);
+    else if (argv[i][0] == '-' || path) { wit_resolve_free(&r); return wit_usage(); }
+    else path = argv[i];
+  }
+  if (!path) { wit_resolve_free(&r); return wit_usage(); }
+  int rc = 0;
+  if (wit_push_path(&r, path) < 0) {
+    char *msg = wit_render_error(&r);
+    fprintf(stderr, "%s\n", msg ? msg : "error");
+    free(msg);
+    rc = 1;
+  } else if (json) {
+    char *s = wit_resolve_json(&r);
+    if (s) printf("%s\n", s);
+    else rc = 1;
+    free(s);
+  } else {
+    for (int i = 0; i < r.packages.n; i++) {
+      char *n = wit_pkgname_str(&r.mem, &r.packages.v[i].name);
+      printf("%s\n", n);
+    }
+  }
+  wit_resolve_free(&r);
+  return rc;
+}
+
+/* Until the CLI's main dispatches `wit`, this weak main lets `cmref wit` run on its
+ * own; a strong main (interp/cli/main.c) takes precedence at link time. */
+__attribute__((weak)) int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "wit")) return cli_wit(argc - 1, argv + 1);
+  fprintf(stderr, "usage: cmref wit [--json] [--features F,G] [--all-features] PATH\n");
+  return 2;
+}
