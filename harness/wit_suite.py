@@ -245,7 +245,7 @@ def first_difference(a, b, path="$") -> str | None:
 # ---- running ----
 
 def cmref_binary() -> Path:
-    return Path(os.environ.get("CMREF_BIN", ROOT / "build" / "cmref"))
+    return Path(os.environ.get("CMREF_BIN", ROOT / "build" / "cmref")).resolve()
 
 
 def run_case(case: Case, scratch: Path, timeout: float) -> Result:
@@ -330,3 +330,75 @@ def run_cases(timeout: float = 10.0, pattern: str | None = None):
             r = run_case(case, scratch, timeout)
             yield FileResult(SUITE, "ui/" + case.rel, str(ui / case.rel), [r], commands=1,
                              counted=1, duration=r.duration)
+
+
+# ---- `python -m harness run --suite wit-parser` ----
+
+def engine_version() -> str:
+    try:
+        p = subprocess.run([str(cmref_binary()), "version"], capture_output=True, text=True, timeout=10)
+        if p.returncode == 0 and p.stdout.strip():
+            return p.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return "cmref wit"
+
+
+def skipped_cases(engine: str):
+    ui = suite_root() / "ui"
+    for case in find_cases(ui):
+        kind = "wit_parse_fail" if case.fail else "wit_resolve"
+        r = Result(0, kind, "skip", reason=f"engine {engine} has no WIT front-end; "
+                                           "the wit-parser suite runs on ref (cmref wit)")
+        yield FileResult(SUITE, "ui/" + case.rel, str(ui / case.rel), [r], commands=1, counted=1)
+
+
+def run_suite(args, summary, conn, commit: str, host: str) -> None:
+    """cmd_run's run_suite for the wit-parser suite: same database rows, same output."""
+    import sys
+    from harness import db
+    from harness.runner import PASS
+    root = suite_root()
+    s = summary.suite(SUITE, suite_commit())
+    if not (root / "ui").is_dir():
+        print(f"{SUITE}:0: suite: error: folder {root} is not there "
+              f"(set CMREF_SUITES to the pinned suites)")
+        s["outcomes"]["error"] += 1
+        summary.doc["totals"]["error"] += 1
+        return
+    run_id = None
+    if conn is not None:
+        run_id = db.start_run(conn, engine=args.engine, engine_version=engine_version(),
+                              suite=SUITE, suite_root=str(root), suite_commit=suite_commit(),
+                              cmref_commit=commit, host=host, argv=sys.argv)
+    results = run_cases(args.timeout, args.files) if args.engine == "ref" else skipped_cases(args.engine)
+    for fr in results:
+        if conn is not None:
+            db.write_file(conn, run_id, fr)
+        summary.add(s, fr)
+        if not args.quiet:
+            for r in fr.results:
+                if r.outcome != PASS:
+                    print(f"{fr.path}:{r.line}: {r.kind}: {r.outcome}: {r.detail()}")
+    if conn is not None:
+        db.finish_run(conn, run_id)
+
+
+def main(args) -> int:
+    """`run --suite wit-parser` alone: no engine worker is needed, only `cmref wit`."""
+    import platform
+    import socket
+    from harness.cmd_run import Summary, cmref_commit, write_summary
+    from harness.runner import FAILING, PASS
+    from harness import db
+    summary = Summary(args.engine, engine_version() if args.engine == "ref" else "n/a")
+    conn = None if args.no_db else db.connect(args.db)
+    run_suite(args, summary, conn, cmref_commit(), f"{socket.gethostname()} ({platform.platform()})")
+    totals = summary.doc["totals"]
+    n = sum(totals.values())
+    print(f"{n} directives: " + ", ".join(f"{k} {v}" for k, v in totals.items() if v or k == PASS))
+    mm = summary.doc["message_match"]
+    print(f"message match: {mm['matched']} of {mm['matched'] + mm['mismatched']}")
+    if args.summary_json:
+        write_summary(args.summary_json, summary.doc)
+    return 1 if any(totals[o] for o in FAILING) else 0

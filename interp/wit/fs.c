@@ -215,18 +215,37 @@ static int utf8_valid(const unsigned char *s, size_t n) {
   return 1;
 }
 
-/* _push_file: one file (WIT text; binary packages are not supported yet). */
-static int parse_file(wit_resolve *r, const char *path, group *g) {
-  char *text;
-  size_t len;
-  if (read_file(r, path, &text, &len)) return -1;
-  if (len >= 4 && !memcmp(text, "\0asm", 4))
-    return plain_error(r, wit_fmt(M, "cmref: binary WIT packages are not supported yet [%s]", path));
+/* wat::Detect: a wasm binary, or wasm text (its first token after whitespace and
+ * `;;` comments is '('); WIT text never starts with '('. */
+static int is_wasm(const char *text, size_t len) {
+  if (len >= 4 && !memcmp(text, "\0asm", 4)) return 1;
+  size_t i = 0;
+  for (;;) {
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) i++;
+    if (i + 1 < len && text[i] == ';' && text[i + 1] == ';') {
+      while (i < len && text[i] != '\n') i++;
+      continue;
+    }
+    return i < len && text[i] == '(';
+  }
+}
+
+static int parse_text(wit_resolve *r, const char *path, const char *text, size_t len, group *g) {
+  if (is_wasm(text, len))
+    return plain_error(r, wit_fmt(M, "cmref: WIT packages encoded as wasm (binary or text) are not supported yet [%s]", path));
   if (!utf8_valid((const unsigned char *)text, len))
     return plain_error(r, wit_fmt(M, "input file is not valid utf-8 [%s]", path));
   int first = r->srcmap.sources.n;
   push_source(r, path, text, len);
   return parse_sources(r, first, g);
+}
+
+/* _push_file: one file. */
+static int parse_file(wit_resolve *r, const char *path, group *g) {
+  char *text;
+  size_t len;
+  if (read_file(r, path, &text, &len)) return -1;
+  return parse_text(r, path, text, len, g);
 }
 
 static int is_dir(const char *path) {
@@ -406,6 +425,13 @@ int wit_push_path(wit_resolve *r, const char *path) {
   }
   group g;
   if (parse_file(r, p, &g)) return -1;
+  groups none = {0};
+  return sort_and_push(r, &g, &none);
+}
+
+int wit_push_source(wit_resolve *r, const char *path, const char *text, size_t len) {
+  group g;
+  if (parse_text(r, path, text, len, &g)) return -1;
   groups none = {0};
   return sort_and_push(r, &g, &none);
 }

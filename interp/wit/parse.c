@@ -41,13 +41,10 @@ static int expect(P *p, int kind, wit_span *span) {
   wit_token t;
   if (wit_lex_next(p, &t)) return -1;
   if (t.kind != kind) {
-    if (t.kind == T_EOF) {
-      uint32_t end = p->offset + (uint32_t)p->len;
-      return wit_error_at(p->err, p->mem, (wit_span){end, end}, "expected %s, found eof",
-                          wit_tok_describe(kind));
-    }
-    return wit_error_at(p->err, p->mem, t.span, "expected %s, found %s", wit_tok_describe(kind),
-                        wit_tok_describe(t.kind));
+    /* a lexer error (lex::Error::Wanted): its span is one byte long */
+    uint32_t at = t.kind == T_EOF ? p->offset + (uint32_t)p->len : t.span.start;
+    return wit_error_at(p->err, p->mem, (wit_span){at, at + 1}, "expected %s, found %s",
+                        wit_tok_describe(kind), wit_tok_describe(t.kind));
   }
   if (span) *span = t.span;
   return 0;

@@ -459,9 +459,9 @@ static int include_item(wit_resolve *r, cloner *c, int world, int exports, const
   }
   wit_witems *dst = exports ? &r->a.worlds.v[world].exports : &r->a.worlds.v[world].imports;
   int k = witems_find(dst, &src->key);
-  if (k < 0) {
+  if (k < 0) { /* entry().or_insert(): the merge below then runs against the copy */
     wit_push(M, *dst, *src);
-    return 0;
+    k = dst->n - 1;
   }
   wit_witem *into = &dst->v[k];
   if (external && src->stab.kind == WIT_STAB_STABLE) {

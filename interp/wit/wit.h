@@ -226,6 +226,8 @@ void wit_resolve_free(wit_resolve *r);
 /* Parse and resolve a file or a directory (with its deps/). Returns the package
  * id, or -1 with r->err set. */
 int wit_push_path(wit_resolve *r, const char *path);
+/* Parse and resolve one file's text (path only names it in errors). */
+int wit_push_source(wit_resolve *r, const char *path, const char *text, size_t len);
 /* The error rendered the way wit-parser renders it (caller frees). */
 char *wit_render_error(wit_resolve *r);
 /* The Resolve as JSON in wit-parser's serde shape (caller frees). */
