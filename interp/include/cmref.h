@@ -7,6 +7,8 @@
 #ifndef CMREF_H
 #define CMREF_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +29,43 @@ typedef enum cmref_errkind {
 
 const char *cmref_version(void);
 const char *cmref_errkind_name(cmref_errkind kind);
+
+/* ---- Engine: a store plus the names registered in it (the spec's "embedding") ----
+ *
+ * Modules and instances are addressed by small integer handles, valid until the next
+ * cmref_reset. Values cross this API as JSON text in the json-from-wast schema
+ * (wast2json's: {"type": "i32", "value": "4294967295"}, floats as the decimal of their
+ * bits, references "null" or a number, v128 {"type": "v128", "lane_type": T, "value": [..]}).
+ */
+typedef struct cmref_engine cmref_engine;
+
+typedef struct cmref_error {
+  cmref_errkind kind;
+  char message[256];
+} cmref_error;
+
+cmref_engine *cmref_engine_new(void);
+void cmref_engine_free(cmref_engine *e);
+
+/* A fresh store with only the host module `spectest` registered. */
+int cmref_reset(cmref_engine *e, cmref_error *err);
+
+/* Decodes and validates a core module; returns its handle (>= 0) or -1 with err. */
+int cmref_load_module(cmref_engine *e, const unsigned char *bytes, size_t len, cmref_error *err);
+
+/* Instantiates a module against the registered names; returns an instance handle or -1. */
+int cmref_instantiate(cmref_engine *e, int module, cmref_error *err);
+
+/* Makes an instance's exports importable under `name`. */
+int cmref_register(cmref_engine *e, int instance, const char *name, cmref_error *err);
+
+/* Calls an exported function. args_json: a JSON array of values. Returns a malloc'ed JSON
+ * array of the results (free with free()), or NULL with err (trap, exhaustion, ...). */
+char *cmref_invoke(cmref_engine *e, int instance, const char *field, const char *args_json,
+                   cmref_error *err);
+
+/* Reads an exported global: a malloc'ed JSON value, or NULL with err. */
+char *cmref_get(cmref_engine *e, int instance, const char *field, cmref_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,34 @@
+/* cmref: the command-line interface.
+ *   cmref version
+ *   cmref validate FILE.wasm
+ *   cmref run FILE.wasm --invoke 'name(args)'
+ *   cmref worker           (the harness's JSON-lines protocol on stdin/stdout)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cmref.h"
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: cmref version\n"
+          "       cmref validate FILE.wasm\n"
+          "       cmref run FILE.wasm --invoke 'name(args)'\n"
+          "       cmref worker\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "version") == 0) {
+    printf("cmref %s\n", cmref_version());
+    return 0;
+  }
+  if (strcmp(cmd, "validate") == 0 && argc == 3) return cli_validate(argv[2]);
+  if (strcmp(cmd, "run") == 0 && argc >= 3) return cli_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "worker") == 0) return cli_worker();
+  return usage();
+}

@@ -1,0 +1,114 @@
+/* `cmref worker`: the harness's JSON-lines protocol (harness/engines/PROTOCOL.md) on
+ * stdin/stdout. One request per line, one reply per line, in order. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cmref.h"
+
+static void reply(json_t *r) {
+  char *s = json_dumps(r, JSON_COMPACT);
+  fputs(s, stdout);
+  fputc('\n', stdout);
+  fflush(stdout);
+  free(s);
+  json_decref(r);
+}
+
+static json_t *error_reply(json_t *id, const cmref_error *err) {
+  const char *kind = cmref_errkind_name(err->kind);
+  if (err->kind == CMREF_INTERNAL) return json_pack("{s:O, s:s}", "id", id, "fatal", err->message);
+  return json_pack("{s:O, s:{s:s, s:s}}", "id", id, "error", "kind", kind, "message", err->message);
+}
+
+static json_t *ok_int(json_t *id, const char *key, int v) {
+  return json_pack("{s:O, s:{s:i}}", "id", id, "ok", key, v);
+}
+
+static json_t *do_load(cmref_engine *e, json_t *id, json_t *req) {
+  if (json_is_true(json_object_get(req, "component")))
+    return json_pack("{s:O, s:s}", "id", id, "unsupported", "components are not implemented yet");
+  const char *path = json_string_value(json_object_get(req, "path"));
+  size_t len;
+  unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;
+  if (!bytes) return json_pack("{s:O, s:s}", "id", id, "fatal", "cannot read module file");
+  cmref_error err;
+  int h = cmref_load_module(e, bytes, len, &err);
+  free(bytes);
+  return h < 0 ? error_reply(id, &err) : ok_int(id, "module", h);
+}
+
+static json_t *json_results(json_t *id, char *text, const cmref_error *err, bool wrap) {
+  if (!text) return error_reply(id, err);
+  json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+  free(text);
+  if (wrap) {
+    json_t *arr = json_array();
+    json_array_append_new(arr, v);
+    v = arr;
+  }
+  return json_pack("{s:O, s:{s:o}}", "id", id, "ok", "results", v);
+}
+
+static json_t *handle(cmref_engine *e, json_t *req) {
+  json_t *id = json_object_get(req, "id");
+  const char *op = json_string_value(json_object_get(req, "op"));
+  cmref_error err = {0};
+  if (!id) id = json_null();
+  if (!op) return json_pack("{s:O, s:s}", "id", id, "fatal", "request without op");
+  if (strcmp(op, "version") == 0)
+    return json_pack("{s:O, s:{s:s}}", "id", id, "ok", "version", cmref_version());
+  if (strcmp(op, "reset") == 0) {
+    if (cmref_reset(e, &err) < 0) return error_reply(id, &err);
+    return json_pack("{s:O, s:{}}", "id", id, "ok");
+  }
+  if (strcmp(op, "load") == 0) return do_load(e, id, req);
+  int inst = (int)json_integer_value(json_object_get(req, "instance"));
+  if (strcmp(op, "instantiate") == 0) {
+    int h = cmref_instantiate(e, (int)json_integer_value(json_object_get(req, "module")), &err);
+    return h < 0 ? error_reply(id, &err) : ok_int(id, "instance", h);
+  }
+  if (strcmp(op, "register") == 0) {
+    const char *as = json_string_value(json_object_get(req, "as"));
+    if (!as || cmref_register(e, inst, as, &err) < 0) return error_reply(id, &err);
+    return json_pack("{s:O, s:{}}", "id", id, "ok");
+  }
+  const char *field = json_string_value(json_object_get(req, "field"));
+  if (!field) field = "";
+  if (strcmp(op, "invoke") == 0) {
+    json_t *args = json_object_get(req, "args");
+    char *a = args ? json_dumps(args, JSON_COMPACT) : NULL;
+    char *r = cmref_invoke(e, inst, field, a ? a : "[]", &err);
+    free(a);
+    return json_results(id, r, &err, false);
+  }
+  if (strcmp(op, "get") == 0) return json_results(id, cmref_get(e, inst, field, &err), &err, true);
+  return json_pack("{s:O, s:s}", "id", id, "fatal", "unknown op");
+}
+
+int cli_worker(void) {
+  cmref_engine *e = cmref_engine_new();
+  if (!e) {
+    fprintf(stderr, "cmref worker: out of memory\n");
+    return 1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, stdin)) > 0) {
+    json_error_t jerr;
+    json_t *req = json_loadb(line, (size_t)n, 0, &jerr);
+    if (!req) {
+      reply(json_pack("{s:n, s:s}", "id", "fatal", "request is not JSON"));
+      continue;
+    }
+    reply(handle(e, req));
+    json_decref(req);
+  }
+  free(line);
+  cmref_engine_free(e);
+  return 0;
+}
