@@ -76,16 +76,18 @@ static json_t *handle(cmref_engine *e, json_t *req) {
     if (!as || cmref_register(e, inst, as, &err) < 0) return error_reply(id, &err);
     return json_pack("{s:O, s:{}}", "id", id, "ok");
   }
-  const char *field = json_string_value(json_object_get(req, "field"));
+  json_t *jfield = json_object_get(req, "field");
+  const char *field = json_string_value(jfield);
+  size_t flen = json_string_length(jfield);
   if (!field) field = "";
   if (strcmp(op, "invoke") == 0) {
     json_t *args = json_object_get(req, "args");
     char *a = args ? json_dumps(args, JSON_COMPACT) : NULL;
-    char *r = cmref_invoke(e, inst, field, a ? a : "[]", &err);
+    char *r = cmref_invoke(e, inst, field, flen, a ? a : "[]", &err);
     free(a);
     return json_results(id, r, &err, false);
   }
-  if (strcmp(op, "get") == 0) return json_results(id, cmref_get(e, inst, field, &err), &err, true);
+  if (strcmp(op, "get") == 0) return json_results(id, cmref_get(e, inst, field, flen, &err), &err, true);
   return json_pack("{s:O, s:s}", "id", id, "fatal", "unknown op");
 }
 
@@ -100,7 +102,7 @@ int cli_worker(void) {
   ssize_t n;
   while ((n = getline(&line, &cap, stdin)) > 0) {
     json_error_t jerr;
-    json_t *req = json_loadb(line, (size_t)n, 0, &jerr);
+    json_t *req = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &jerr);
     if (!req) {
       reply(json_pack("{s:n, s:s}", "id", "fatal", "request is not JSON"));
       continue;

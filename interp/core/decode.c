@@ -15,14 +15,24 @@ typedef struct decoder {
   cm_error *err;
   uint32_t nfunc_decls; /* entries of the function section */
   uint32_t *func_decls; /* their type indices */
+  bool uses_dataidx;    /* memory.init or data.drop seen */
+  bool has_data_section;
 } decoder;
 
 static bool malformed(cm_error *err, const char *msg) {
   return cm_error_set(err, CMREF_MALFORMED, "%s", msg);
 }
 
-/* A vector length: at most the bytes left (each element takes at least one byte). */
+/* A vector length: at most the bytes left (each element takes at least one byte), so that
+ * nothing is allocated for elements that cannot be there. */
 static bool read_len(cm_reader *r, uint32_t *n, cm_error *err) {
+  if (!cm_read_u32(r, n, err)) return false;
+  if (*n > cm_reader_left(r)) return malformed(err, "unexpected end of section or function");
+  return true;
+}
+
+/* A byte-string length (names, data): "length out of bounds" past the end. */
+static bool read_bytes_len(cm_reader *r, uint32_t *n, cm_error *err) {
   if (!cm_read_u32(r, n, err)) return false;
   if (*n > cm_reader_left(r)) return malformed(err, "length out of bounds");
   return true;
@@ -60,7 +70,7 @@ static bool utf8_valid(const uint8_t *s, uint32_t n) {
 static bool read_name(cm_reader *r, cm_name *out, cm_error *err) {
   uint32_t n;
   const uint8_t *p = NULL;
-  if (!read_len(r, &n, err) || !cm_read_bytes(r, n, &p, err)) return false;
+  if (!read_bytes_len(r, &n, err) || !cm_read_bytes(r, n, &p, err)) return false;
   if (!utf8_valid(p, n)) return malformed(err, "malformed UTF-8 encoding");
   out->str = malloc((size_t)n + 1);
   if (!out->str) return cm_error_set(err, CMREF_INTERNAL, "out of memory");
@@ -84,16 +94,18 @@ static bool read_valtypes(cm_reader *r, uint32_t *n, cm_valtype **out, cm_error 
 static bool read_functype(cm_reader *r, cm_functype *ft, cm_error *err) {
   uint8_t form;
   if (!cm_read_byte(r, &form, err)) return false;
+  if (form & 0x80) return malformed(err, "integer representation too long");
   if (form != 0x60) return cm_error_set(err, CMREF_MALFORMED, "malformed function type 0x%02x", form);
   return read_valtypes(r, &ft->nparams, &ft->params, err) &&
          read_valtypes(r, &ft->nresults, &ft->results, err);
 }
 
 static bool read_limits(cm_reader *r, cm_limits *l, bool is_memory, cm_error *err) {
-  uint32_t flags;
-  if (!cm_read_u32(r, &flags, err)) return false;
-  uint32_t allowed = is_memory ? 0x07 : 0x01;
-  if (flags & ~allowed) return malformed(err, "integer too large");
+  uint8_t flags = 0;
+  (void)is_memory; /* threads' shared and memory64's flags are not supported */
+  if (!cm_read_byte(r, &flags, err)) return false;
+  if (flags & 0x80) return malformed(err, "integer representation too long");
+  if (flags > 1) return malformed(err, "integer too large");
   l->has_max = flags & 1;
   l->shared = (flags & 2) != 0;
   l->is64 = (flags & 4) != 0;
@@ -138,8 +150,8 @@ static bool read_expr(decoder *d, cm_reader *r, cm_expr *e) {
     if (cm_reader_eof(r)) return malformed(d->err, "unexpected end of section or function");
     if (!cm_read_instr(r, d->m, &in, d->err)) return false;
     if (in.op == 0x02 || in.op == 0x03 || in.op == 0x04 || in.op == 0x1F) depth++;
-    else if ((in.op == 0xFC08 || in.op == 0xFC09) && !d->m->has_datacount)
-      return malformed(d->err, "data count section required");
+    else if (in.op == 0xFC08 || in.op == 0xFC09) d->uses_dataidx = true;
+    else if (in.op == 0x05 && depth == 0) return malformed(d->err, "END opcode expected");
     else if (in.op == 0x0B) {
       if (depth == 0) break;
       depth--;
@@ -334,15 +346,18 @@ static bool read_locals(decoder *d, cm_reader *r, cm_func *f) {
   return true;
 }
 
+/* A code entry. As in the spec's decoder, the body is read from the whole stream and its
+ * size checked afterwards. */
 static bool read_code(decoder *d, cm_func *f) {
   uint32_t size;
   const uint8_t *p = NULL;
   if (!cm_read_u32(&d->r, &size, d->err)) return false;
-  if (!cm_read_bytes(&d->r, size, &p, d->err)) return false;
-  cm_reader body = {d->r.base, p, p + size};
+  if (size > cm_reader_left(&d->r)) return malformed(d->err, "unexpected end of section or function");
+  cm_reader body = {d->r.base, d->r.p, d->r.end};
   if (!read_locals(d, &body, f)) return false;
   if (!read_expr(d, &body, &f->body)) return false;
-  if (!cm_reader_eof(&body)) return malformed(d->err, "section size mismatch");
+  if (!cm_read_bytes(&d->r, size, &p, d->err) || body.p != p + size)
+    return malformed(d->err, "section size mismatch");
   return true;
 }
 
@@ -370,7 +385,8 @@ static bool read_data(decoder *d, cm_data *s) {
   s->mode = flags == 1 ? CM_SEG_PASSIVE : CM_SEG_ACTIVE;
   if (flags == 2 && !cm_read_u32(&d->r, &s->memory, d->err)) return false;
   if (s->mode == CM_SEG_ACTIVE && !read_expr(d, &d->r, &s->offset)) return false;
-  if (!read_len(&d->r, &len, d->err) || !cm_read_bytes(&d->r, len, &p, d->err)) return false;
+  if (!cm_read_u32(&d->r, &len, d->err)) return false;
+  if (!cm_read_bytes(&d->r, len, &p, d->err)) return false;
   s->init_offset = (uint32_t)(p - d->r.base);
   s->init_len = len;
   return true;
@@ -378,6 +394,7 @@ static bool read_data(decoder *d, cm_data *s) {
 
 static bool data_section(decoder *d) {
   cm_module *m = d->m;
+  d->has_data_section = true;
   if (!read_len(&d->r, &m->ndatas, d->err)) return false;
   if (m->has_datacount && m->ndatas != m->datacount)
     return malformed(d->err, "data count and data section have inconsistent lengths");
@@ -465,21 +482,27 @@ static bool read_sections(decoder *d, cm_reader *top) {
     cm_read_byte(top, &id, d->err);
     if (id > SEC_TAG) return malformed(d->err, "malformed section id");
     if (!cm_read_u32(top, &size, d->err)) return false;
-    if (size > cm_reader_left(top)) return malformed(d->err, "section size mismatch: unexpected end");
+    if (size > cm_reader_left(top)) return malformed(d->err, "length out of bounds");
     if (id != SEC_CUSTOM) {
       if (section_rank(id) <= last_rank)
         return malformed(d->err, "unexpected content after last section");
       last_rank = section_rank(id);
     }
     cm_read_bytes(top, size, &p, d->err);
-    d->r = (cm_reader){top->base, p, p + size};
+    /* As in the spec's decoder, a section's contents are read from the whole stream and
+     * their size is checked afterwards (custom sections: exactly their size). */
+    d->r = (cm_reader){top->base, p, id == SEC_CUSTOM ? p + size : top->end};
     if (!section_contents(d, id)) return false;
-    if (!cm_reader_eof(&d->r)) return malformed(d->err, "section size mismatch");
+    if (d->r.p != p + size) return malformed(d->err, "section size mismatch");
   }
   if (d->nfunc_decls != d->m->nfuncs)
     return malformed(d->err, "function and code section have inconsistent lengths");
   if (d->m->has_datacount && d->m->datacount != d->m->ndatas)
     return malformed(d->err, "data count and data section have inconsistent lengths");
+  /* Data indices in code need the data count section. (wabt omits that section when a
+   * module has no data section; then an index is simply unknown: a validation error.) */
+  if (d->uses_dataidx && !d->m->has_datacount && d->has_data_section)
+    return malformed(d->err, "data count section required");
   return true;
 }
 

@@ -249,13 +249,13 @@ static char *results_json(const cm_functype *t, const cm_value *res) {
   return out;
 }
 
-static bool lookup(cmref_engine *e, int instance, const char *field, cm_externkind kind,
-                   cm_extern *out, cmref_error *err) {
+static bool lookup(cmref_engine *e, int instance, const char *field, size_t len,
+                   cm_externkind kind, cm_extern *out, cmref_error *err) {
   if (instance < 0 || instance >= e->ninstances) {
     fail(err, CMREF_INTERNAL, "bad instance handle");
     return false;
   }
-  if (!cm_instance_export(e->instances[instance], field, strlen(field), out) || out->kind != kind) {
+  if (!cm_instance_export(e->instances[instance], field, len, out) || out->kind != kind) {
     char msg[200];
     snprintf(msg, sizeof msg, "unknown %s export `%.100s`", kind == CM_EXTERN_FUNC ? "function" : "global",
              field);
@@ -265,10 +265,10 @@ static bool lookup(cmref_engine *e, int instance, const char *field, cm_externki
   return true;
 }
 
-char *cmref_invoke(cmref_engine *e, int instance, const char *field, const char *args_json,
-                   cmref_error *err) {
+char *cmref_invoke(cmref_engine *e, int instance, const char *field, size_t field_len,
+                   const char *args_json, cmref_error *err) {
   cm_extern ext;
-  if (!lookup(e, instance, field, CM_EXTERN_FUNC, &ext, err)) return NULL;
+  if (!lookup(e, instance, field, field_len, CM_EXTERN_FUNC, &ext, err)) return NULL;
   const cm_functype *t = ext.u.func->type;
   json_t *args = json_loads(args_json, 0, NULL);
   if (!json_is_array(args) || json_array_size(args) != t->nparams) {
@@ -296,9 +296,10 @@ char *cmref_invoke(cmref_engine *e, int instance, const char *field, const char 
   return out;
 }
 
-char *cmref_get(cmref_engine *e, int instance, const char *field, cmref_error *err) {
+char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_len,
+                cmref_error *err) {
   cm_extern ext;
-  if (!lookup(e, instance, field, CM_EXTERN_GLOBAL, &ext, err)) return NULL;
+  if (!lookup(e, instance, field, field_len, CM_EXTERN_GLOBAL, &ext, err)) return NULL;
   json_t *v = cm_value_to_json(ext.u.global->type.type, &ext.u.global->val);
   char *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
   json_decref(v);

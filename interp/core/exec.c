@@ -217,6 +217,7 @@ static bool run(exec_state *st, cm_funcinst *entry) {
   const cm_insn *ip;
   const cm_insn *code0; /* fn->code->insns */
   int trap = 0;
+  uint32_t trap_index = 0; /* the element of an uninitialized-element trap */
   cm_exninst *exn = NULL;
   cm_funcinst *callee;
 
@@ -356,7 +357,10 @@ loop:
       uint32_t i = (--sp)->i32;
       if (i >= t->size) TRAP(CM_TRAP_TABLE_OOB);
       callee = (cm_funcinst *)t->elems[i];
-      if (!callee) TRAP(CM_TRAP_INDIRECT_NULL);
+      if (!callee) {
+        trap_index = i;
+        TRAP(CM_TRAP_INDIRECT_NULL);
+      }
       if (callee->type_id != inst->type_ids[ip->a]) TRAP(CM_TRAP_BAD_SIGNATURE);
       goto do_call;
     }
@@ -759,6 +763,7 @@ do_throw:
   return cm_error_set(err, CMREF_TRAP, "uncaught exception");
 
 do_trap:
-  (void)exn;
+  if (trap == CM_TRAP_INDIRECT_NULL)
+    return cm_error_set(err, CMREF_TRAP, "%s %u", cm_trap_message(CM_TRAP_INDIRECT_NULL), trap_index);
   return cm_trap_set(err, (cm_trap)trap);
 }

@@ -59,13 +59,15 @@ int cmref_instantiate(cmref_engine *e, int module, cmref_error *err);
 /* Makes an instance's exports importable under `name`. */
 int cmref_register(cmref_engine *e, int instance, const char *name, cmref_error *err);
 
-/* Calls an exported function. args_json: a JSON array of values. Returns a malloc'ed JSON
+/* Calls an exported function (names are UTF-8 and may contain NUL: field_len bytes).
+ * args_json: a JSON array of values. Returns a malloc'ed JSON
  * array of the results (free with free()), or NULL with err (trap, exhaustion, ...). */
-char *cmref_invoke(cmref_engine *e, int instance, const char *field, const char *args_json,
-                   cmref_error *err);
+char *cmref_invoke(cmref_engine *e, int instance, const char *field, size_t field_len,
+                   const char *args_json, cmref_error *err);
 
 /* Reads an exported global: a malloc'ed JSON value, or NULL with err. */
-char *cmref_get(cmref_engine *e, int instance, const char *field, cmref_error *err);
+char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_len,
+                cmref_error *err);
 
 #ifdef __cplusplus
 }
