@@ -9,6 +9,7 @@
 
 #include "core/exec_internal.h"
 #include "core/instr.h"
+#include "core/simd.h"
 
 enum { L_FUNC, L_BLOCK, L_LOOP, L_IF, L_TRY };
 
@@ -29,7 +30,7 @@ typedef struct compiler {
   cm_error *err;
   cm_code *code;
   uint32_t capinsns;
-  uint32_t caphandlers, cappads;
+  uint32_t caphandlers, cappads, capv128;
   label *labels;
   uint32_t nlabels, caplabels;
   uint32_t height; /* current operand stack top, slot offset from fp */
@@ -258,10 +259,28 @@ static bool c_fc(compiler *c, const cm_instr *in) {
   return true;
 }
 
-/* SIMD: operands/result counts from the simd engineer's table once it lands. */
+/* SIMD: one instruction per opcode; operand counts and immediates from simd_ops.def.
+ * Memory forms: a = memory index, b = offset; lane in x; 16-byte immediates in
+ * code->v128[a]. */
 static bool c_fd(compiler *c, const cm_instr *in) {
-  (void)in;
-  return cm_error_set(c->err, CMREF_INTERNAL, "SIMD instructions are not implemented yet");
+  uint32_t sub = in->op - CM_OP_FD(0);
+  const cm_simd_op *o = cm_simd_lookup(sub);
+  uint32_t a = 0;
+  uint64_t b = 0;
+  if (o->imm == CM_SIMD_IMM_MEMARG || o->imm == CM_SIMD_IMM_MEMARG_LANE) {
+    a = in->memarg.memidx;
+    b = in->memarg.offset;
+  } else if (o->imm == CM_SIMD_IMM_V128 || o->imm == CM_SIMD_IMM_SHUFFLE) {
+    cm_code *code = c->code;
+    if (!grow((void **)&code->v128, &c->capv128, code->nv128 + 1, 16)) return oom(c);
+    memcpy(code->v128[code->nv128], in->v128, 16);
+    a = code->nv128++;
+  }
+  cm_insn *out = emit(c, CM_XOP_FD + sub, a, b);
+  if (!out) return false;
+  out->x = in->lane;
+  pop_push(c, o->nparams, o->result ? 1 : 0);
+  return true;
 }
 
 static bool c_simple(compiler *c, const cm_instr *in) {
@@ -397,5 +416,6 @@ void cm_code_free(cm_code *c) {
   free(c->insns);
   free(c->handlers);
   free(c->pads);
+  free(c->v128);
   free(c);
 }

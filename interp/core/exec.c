@@ -11,6 +11,7 @@
 #include "core/exec_internal.h"
 #include "core/instr.h"
 #include "core/numerics.h"
+#include "core/simd.h"
 
 /* ---- helpers used by the loop ---- */
 
@@ -728,10 +729,36 @@ loop:
     vmcase(FC_6) UN(f64, i64, cm_i64_trunc_sat_s(a)) vmbreak;
     vmcase(FC_7) UN(f64, i64, cm_i64_trunc_sat_u(a)) vmbreak;
 
+    /* ---- vector instructions (simd.c does the lanes) ---- */
+#ifdef CM_COMPUTED_GOTO
+  L_simd:
+#else
+  default:
+    if (ip->op < CM_XOP_FD || ip->op >= CM_XOP_FD + 256) goto invalid;
+#endif
+    {
+      const cm_simd_op *o = &cm_simd_ops[ip->op - CM_XOP_FD];
+      cm_value *io = sp - o->nparams;
+      uint8_t *mem = NULL;
+      uint8_t lane = (uint8_t)ip->x;
+      const uint8_t *imm = &lane;
+      if (o->imm == CM_SIMD_IMM_MEMARG || o->imm == CM_SIMD_IMM_MEMARG_LANE) {
+        cm_meminst *m = inst->mems[ip->a];
+        uint64_t ea = (uint64_t)io[0].i32 + ip->b;
+        if (ea + o->n > m->size) TRAP(CM_TRAP_MEMORY_OOB);
+        mem = m->data + ea;
+      } else if (o->imm == CM_SIMD_IMM_V128 || o->imm == CM_SIMD_IMM_SHUFFLE) {
+        imm = fn->code->v128[ip->a];
+      }
+      o->fn((cm_v128 *)io, imm, mem);
+      sp = io + (o->result ? 1 : 0);
+      vmbreak;
+    }
+
 #ifdef CM_COMPUTED_GOTO
   L_invalid:
 #else
-  default:
+  invalid:
 #endif
     return cm_error_set(err, CMREF_INTERNAL, "bad pre-decoded opcode %u", ip->op);
   }

@@ -59,6 +59,8 @@ struct cm_code {
   uint32_t nhandlers;
   cm_pad *pads;
   uint32_t npads;
+  uint8_t (*v128)[16]; /* 16-byte immediates (v128.const, i8x16.shuffle), by insn.a */
+  uint32_t nv128;
 };
 
 /* Compiles function `funcidx` (a defined function index) of a validated module. */

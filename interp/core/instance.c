@@ -69,6 +69,7 @@ static bool eval_const(cm_instance *inst, cm_expr e, cm_value *out, cm_error *er
     case 0x42: case 0x44: v.i64 = in.c; break;
     case 0x43: v.i32 = (uint32_t)in.c; break;
     case 0xD0: v.ref = NULL; break;
+    case CM_OP_FD(0x0C): memcpy(v.v128, in.v128, 16); break; /* v128.const */
     case 0xD2: v.ref = inst->funcs[in.a]; break;
     case 0x23: v = inst->globals[in.a]->val; break;
     case 0x6A: case 0x6B: case 0x6C: case 0x7C: case 0x7D: case 0x7E: {

@@ -1,5 +1,6 @@
 /* Reading one instruction and its immediates (spec 5.4). */
 #include "core/instr.h"
+#include "core/simd.h"
 
 static cm_imm byte_opcode_imm(uint8_t op) {
   switch (op) {
@@ -39,14 +40,17 @@ static cm_imm fc_opcode_imm(uint32_t sub) {
   }
 }
 
-/* SIMD (0xFD prefix): immediate shapes by opcode range (the simd files own the semantics). */
+/* SIMD (0xFD prefix): the immediate of each opcode from simd_ops.def. */
 static cm_imm fd_opcode_imm(uint32_t sub) {
-  if (sub <= 0x0B) return CM_IMM_MEMARG;
-  if (sub == 0x0C || sub == 0x0D) return CM_IMM_V128;
-  if (sub >= 0x15 && sub <= 0x22) return CM_IMM_LANE;
-  if (sub >= 0x54 && sub <= 0x5B) return CM_IMM_MEMARG_LANE;
-  if (sub == 0x5C || sub == 0x5D) return CM_IMM_MEMARG;
-  if (sub <= 0x113) return CM_IMM_NONE;
+  const cm_simd_op *o = cm_simd_lookup(sub);
+  if (!o) return CM_IMM_ILLEGAL;
+  switch ((cm_simd_imm)o->imm) {
+  case CM_SIMD_IMM_NONE: return CM_IMM_NONE;
+  case CM_SIMD_IMM_MEMARG: return CM_IMM_MEMARG;
+  case CM_SIMD_IMM_MEMARG_LANE: return CM_IMM_MEMARG_LANE;
+  case CM_SIMD_IMM_LANE: return CM_IMM_LANE;
+  case CM_SIMD_IMM_V128: case CM_SIMD_IMM_SHUFFLE: return CM_IMM_V128;
+  }
   return CM_IMM_ILLEGAL;
 }
 
