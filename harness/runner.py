@@ -7,8 +7,9 @@ was made in: when the engine crashed or timed out (and was restarted, losing its
 directive that needs a lost instance is `not_run` with the reason; a module directive starts
 afresh and the file goes on.
 
-Consecutive actions (invoke, get, assert_return, assert_trap, assert_exhaustion) are sent to
-the engine as one pipelined batch when the engine offers `call_many` (WorkerEngine).
+Consecutive actions (invoke, get, assert_return, assert_trap, assert_exhaustion) and
+load-only assertions (assert_invalid, assert_malformed) are sent to the engine as one
+pipelined batch when the engine offers `call_many` (WorkerEngine).
 
 Command schema: wast2json's json-from-wast, plus, for components: "component": true on any
 command with a binary; "module_definition" {"filename", "name"?} (load only);
@@ -35,6 +36,7 @@ OUTCOMES = (PASS, FAIL, SKIP, XFAIL, XPASS, CRASH, TIMEOUT, ERROR, NOT_RUN)
 FAILING = (FAIL, XPASS, CRASH, TIMEOUT, ERROR)
 
 ACTIONS = ("action", "assert_return", "assert_trap", "assert_exhaustion")
+BATCHED = ACTIONS + ("assert_invalid", "assert_malformed")
 
 
 @dataclass
@@ -106,10 +108,10 @@ class Runner:
                 i += 1
                 continue
             j = i
-            while j < len(cmds) and cmds[j]["type"] in ACTIONS and not unreadable(cmds[j]):
+            while j < len(cmds) and cmds[j]["type"] in BATCHED and not unreadable(cmds[j]):
                 j += 1
             if j > i:
-                results += self.run_actions(cmds[i:j])
+                results += self.run_batch(cmds[i:j])
                 i = j
             else:
                 results.append(self.run_one(cmds[i]))
@@ -295,23 +297,19 @@ class Runner:
             if want == "malformed":
                 return Result(cmd["line"], cmd["type"], FAIL, phase="parse", expected=want,
                               actual="accepted", message="text module accepted by the parser")
-            raise NotImplementedError("text module for an engine")
+            return Result(cmd["line"], cmd["type"], ERROR, phase="parse",
+                          reason="text module without a binary: the front-end did not convert it")
         return None
 
-    def do_assert_malformed(self, cmd: dict) -> Result:
-        verdict = self.front_end_verdict(cmd, "malformed")
-        if verdict is not None:
-            return verdict
-        return self.assert_load_fails(cmd, "malformed")
+    def do_assert_malformed(self, cmd: dict, reply: Any) -> Result:
+        return self.expect_load_error(cmd, reply, "malformed")
 
-    def do_assert_invalid(self, cmd: dict) -> Result:
-        return self.front_end_verdict(cmd, "invalid") or self.assert_load_fails(cmd, "invalid")
+    def do_assert_invalid(self, cmd: dict, reply: Any) -> Result:
+        return self.expect_load_error(cmd, reply, "invalid")
 
-    def assert_load_fails(self, cmd: dict, want: str) -> Result:
-        try:
-            self.load(cmd)
-        except EngineError as e:
-            return self.rejected(cmd, want, e)
+    def expect_load_error(self, cmd: dict, reply: Any, want: str) -> Result:
+        if isinstance(reply, EngineError):
+            return self.rejected(cmd, want, reply)
         return self.expect_rejection(cmd, want, None)
 
     def do_assert_unlinkable(self, cmd: dict) -> Result:
@@ -339,18 +337,25 @@ class Runner:
             return self.rejected(cmd, want, e, phase="instantiate" if e.kind == want else None)
         return self.expect_rejection(cmd, want, None)
 
-    # ---- actions ----------------------------------------------------------------------------
-    def run_actions(self, cmds: list[dict]) -> list[Result]:
-        """Resolve each action's instance, send them all as one batch, judge each reply."""
+    # ---- batches: actions and load-only assertions ------------------------------------------
+    def run_batch(self, cmds: list[dict]) -> list[Result]:
+        """Build each command's request, send them all as one batch, judge each reply.
+
+        Only commands whose requests do not depend on earlier replies are batched: actions
+        (their instances are known) and assert_invalid / assert_malformed (a load)."""
         start = time.perf_counter()
         requests: list[dict] = []
         slots: list[int | Result] = []
         for cmd in cmds:
             try:
-                requests.append(self.request(cmd))
-                slots.append(len(requests) - 1)
+                req = self.request(cmd)
             except NotRun as e:
-                slots.append(Result(cmd["line"], cmd["type"], NOT_RUN, reason=str(e)))
+                req = Result(cmd["line"], cmd["type"], NOT_RUN, reason=str(e))
+            if isinstance(req, Result):
+                slots.append(req)
+            else:
+                requests.append(req)
+                slots.append(len(requests) - 1)
         replies = self.send(requests)
         results = []
         for cmd, slot in zip(cmds, slots):
@@ -371,10 +376,17 @@ class Runner:
             r.duration = share
         return results
 
-    def request(self, cmd: dict) -> dict:
+    def request(self, cmd: dict) -> dict | Result:
+        """The engine request for a batched command (or its Result when none is needed)."""
+        kind = cmd["type"]
+        if kind in ("assert_invalid", "assert_malformed"):
+            verdict = self.front_end_verdict(cmd, kind[len("assert_"):])
+            if verdict is not None:
+                return verdict
+            return {"op": "load", "path": self.path(cmd), "component": bool(cmd.get("component"))}
         action = cmd.get("action")
         if action is None:
-            raise NotRun(f"{cmd['type']} without an action is not supported")
+            raise NotRun(f"{kind} without an action is not supported")
         handle = self.instance(action.get("module"))
         if action["type"] == "invoke":
             return {"op": "invoke", "instance": handle, "field": action["field"],
@@ -382,17 +394,16 @@ class Runner:
         return {"op": "get", "instance": handle, "field": action["field"]}
 
     def send(self, requests: list[dict]) -> list[Any]:
-        """Replies in order: the results list, or the exception for that request."""
+        """Replies in order: the reply dict, or the exception for that request."""
+        if not requests:
+            return []
         many = getattr(self.engine, "call_many", None)
         if many is not None:
-            return [r["results"] if isinstance(r, dict) else r for r in many(requests)]
+            return many(requests)
         replies: list[Any] = []
         for req in requests:
             try:
-                if req["op"] == "invoke":
-                    replies.append(self.engine.invoke(req["instance"], req["field"], req["args"]))
-                else:
-                    replies.append([self.engine.get(req["instance"], req["field"])])
+                replies.append(self.call_one(req))
             except Exception as e:
                 replies.append(e)
                 if isinstance(e, (EngineCrash, EngineTimeout)):
@@ -400,21 +411,33 @@ class Runner:
                     break
         return replies
 
-    def do_action(self, cmd: dict, got: Any) -> Result:
+    def call_one(self, req: dict) -> dict:
+        """One request through the Engine protocol (engines without call_many)."""
+        if req["op"] == "invoke":
+            return {"results": self.engine.invoke(req["instance"], req["field"], req["args"])}
+        if req["op"] == "get":
+            return {"results": [self.engine.get(req["instance"], req["field"])]}
+        return {"module": self.engine.load(req["path"], component=req["component"])}
+
+    def do_action(self, cmd: dict, reply: Any) -> Result:
+        got = results_of(reply)
         if isinstance(got, EngineError):
             return Result(cmd["line"], "action", FAIL, phase=got.kind, expected="no error",
                           actual=got.kind, message=f"{got.kind}: {got.message}")
         return Result(cmd["line"], "action", PASS, actual=show(got))
 
-    def do_assert_return(self, cmd: dict, got: Any) -> Result:
+    def do_assert_return(self, cmd: dict, reply: Any) -> Result:
+        got = results_of(reply)
         expected = cmd.get("expected", [])
-        want = show(expected)
         if isinstance(got, EngineError):
+            want = show(expected)
             return Result(cmd["line"], cmd["type"], FAIL, phase=got.kind, expected=want,
                           actual=got.kind, message=f"expected {want}, got {got.kind}: {got.message}")
-        ok = results_match(expected, got)
-        return Result(cmd["line"], cmd["type"], PASS if ok else FAIL, expected=want,
-                      actual=show(got), message=None if ok else f"expected {want}, got {show(got)}")
+        if results_match(expected, got):
+            return Result(cmd["line"], cmd["type"], PASS)
+        want, have = show(expected), show(got)
+        return Result(cmd["line"], cmd["type"], FAIL, expected=want, actual=have,
+                      message=f"expected {want}, got {have}")
 
     def do_assert_trap(self, cmd: dict, got: Any) -> Result:
         return self.expect_error(cmd, got, "trap")
@@ -422,11 +445,17 @@ class Runner:
     def do_assert_exhaustion(self, cmd: dict, got: Any) -> Result:
         return self.expect_error(cmd, got, "exhaustion")
 
-    def expect_error(self, cmd: dict, got: Any, want: str) -> Result:
+    def expect_error(self, cmd: dict, reply: Any, want: str) -> Result:
+        got = results_of(reply)
         if isinstance(got, EngineError):
             return self.rejected(cmd, want, got)
         return Result(cmd["line"], cmd["type"], FAIL, expected=want, actual=show(got),
                       message=f"expected {want}, got {show(got)}")
+
+
+def results_of(reply: Any) -> Any:
+    """An action's values from its reply (an EngineError stays as it is)."""
+    return reply["results"] if isinstance(reply, dict) else reply
 
 
 def unreadable(cmd: dict) -> bool:

@@ -6,6 +6,7 @@ collects each file's FileResult as it completes and writes it to the database.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from harness.engine import EngineUnavailable
 from harness.engines import make_engine
 from harness.expectations import Expectations
 from harness.frontend import FrontendError, front_end, kind_of
-from harness.frontend.count import count_directives
+from harness.frontend.count import cached_count
 from harness.runner import ERROR, Result, Runner
 from harness.suites import Suite
 
@@ -49,7 +50,7 @@ def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
         return _run_script(engine, expectations, task, fr, start)
     try:
         text = path.read_bytes()
-        fr.counted = count_directives(text)
+        fr.counted = cached_count(text)
         kind = task.frontend if task.frontend != "auto" else kind_of(text)
         doc, folder = front_end(kind)(path)
     except (OSError, FrontendError, Exception) as e:  # any front-end fault: a file error
@@ -70,7 +71,7 @@ def _run_script(engine, expectations: Expectations, task: Task, fr: FileResult,
                 start: float) -> FileResult:
     """Engines that run whole scripts themselves (script_engine = True, e.g. wasmtime)."""
     try:
-        fr.counted = count_directives(Path(task.path).read_bytes())
+        fr.counted = cached_count(Path(task.path).read_bytes())
         rows = engine.run_script(task.path)
     except Exception as e:
         _file_error(fr, f"{type(e).__name__}: {e}")
@@ -107,10 +108,16 @@ _engine = None
 _expectations: Expectations | None = None
 
 
-def _init(engine_name: str, timeout: float) -> None:
+def _init(engine_name: str, timeout: float, pool_worker: bool = False) -> None:
     global _engine, _expectations
     _engine = make_engine(engine_name, timeout=timeout)
     _expectations = Expectations.load(engine_name)
+    if pool_worker:  # close the engine (and wait for its process) when the worker exits
+        multiprocessing.util.Finalize(None, _close, exitpriority=10)
+
+
+def _close() -> None:
+    getattr(_engine, "close", lambda: None)()
 
 
 def _work(task: Task) -> FileResult:
@@ -129,8 +136,13 @@ def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float
             getattr(_engine, "close", lambda: None)()
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_init, initargs=(engine_name, timeout)) as pool:
+    pool = ctx.Pool(jobs, initializer=_init, initargs=(engine_name, timeout, True))
+    try:
         yield from pool.imap_unordered(_work, tasks)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
 
 
 def probe(engine_name: str, timeout: float) -> str:

@@ -4,6 +4,7 @@ Add an engine with one line in ENGINES. Every worker engine is a WorkerEngine (w
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -15,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
+NODE_FLAGS = ["--experimental-wasm-type-reflection"]
+
+
 def node(timeout: float = 10.0) -> WorkerEngine:
-    return WorkerEngine("node", ["node", "--experimental-wasm-type-reflection",
-                                 str(HERE / "node_worker.js")], timeout=timeout)
+    flags = NODE_FLAGS + os.environ.get("CMREF_NODE_FLAGS", "").split()
+    return WorkerEngine("node", ["node", *flags, str(HERE / "node_worker.js")], timeout=timeout)
 
 
 def ref(timeout: float = 10.0) -> WorkerEngine:

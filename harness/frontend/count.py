@@ -6,6 +6,8 @@ script made of bare module fields is one (inline) module.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 
 _CODE = re.compile(rb'\(;|;;[^\n]*|"(?:[^"\\]|\\.)*"|[()]', re.S)
@@ -48,3 +50,23 @@ def _skip_comment(text: bytes, pos: int) -> int:
         nesting += 1 if m.group() == b"(;" else -1
         pos = m.end()
     return pos
+
+
+def cached_count(text: bytes) -> int:
+    """count_directives, remembered under .cache/count/ by the text's hash."""
+    from harness.frontend.core import cache_root
+    key = hashlib.sha256(text).hexdigest()[:32]
+    path = cache_root() / "count" / key
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        pass
+    n = count_directives(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_text(str(n))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return n
