@@ -155,3 +155,20 @@ def test_splitter_reads_every_component_suite_file():
     assert kinds <= {"module", "module_definition", "module_instance", "register", "action",
                      "assert_return", "assert_trap", "assert_invalid", "assert_malformed",
                      "assert_unlinkable", "assert_uninstantiable", "assert_exhaustion"}, kinds
+
+
+@pytest.mark.parametrize("text, line", [
+    ('(module)\n(module "abc)\n', 2),
+    ("(module)\n\nstray\n", 3),
+    ("(module\n  (func)\n", 1),
+    ("(module)\n(; open\n", 2),
+    ("(module))\n", 1),
+])
+def test_splitter_names_the_line_of_bad_syntax(text, line):
+    with pytest.raises(ww.ScriptSyntaxError, match=f"^line {line}:"):
+        ww.split_directives(text)
+
+
+def test_splitter_skips_comments_and_strings():
+    text = ';; (not this)\n(module (; ( ;) ";; )" (func))\n(;\n(; nested ;)\n;)\n(register "x" ")(")\n'
+    assert [(d.line, d.kind) for d in ww.split_directives(text)] == [(2, "module"), (6, "register")]

@@ -63,87 +63,72 @@ def read_script(path) -> str:
         return f.read()
 
 
+# What matters inside a form: strings, comments and parentheses; everything else is skipped
+# by the regex engine, not by Python.
+_SCAN = re.compile(r'"(?:[^"\\]|\\.)*"|;;[^\n]*|\(;|\(|\)|"', re.S)
+_BLOCK = re.compile(r"\(;|;\)")
+
+
 def split_directives(text: str) -> list[Directive]:
     """The top-level forms of a .wast script, in order. Read it with `read_script`."""
     out: list[Directive] = []
-    i, n, line = 0, len(text), 1
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-            i += 1
-        elif c in " \t\r":
-            i += 1
-        elif text.startswith(";;", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif text.startswith("(;", i):
-            i, line = _skip_block_comment(text, i, line)
-        elif c == "(":
-            start, start_line = i, line
-            i, line = _skip_form(text, i, line)
-            out.append(_directive(text, start, i, start_line))
-        else:
-            raise ScriptSyntaxError(f"line {line}: unexpected {c!r} at top level")
+    depth, start, pos, n = 0, 0, 0, len(text)
+    line, line_pos = 1, 0            # line number at offset line_pos
+    while pos < n:
+        m = _SCAN.search(text, pos)
+        if m is None:
+            if depth:
+                break
+            _top_level_text(text, pos, n, line + text.count("\n", line_pos, pos))
+            break
+        tok = m.group(0)
+        if depth == 0:
+            _top_level_text(text, pos, m.start(), line + text.count("\n", line_pos, pos))
+        if tok == "(;":
+            pos = _block_end(text, m.start(), line + text.count("\n", line_pos, m.start()))
+        elif tok == "(":
+            if depth == 0:
+                start = m.start()
+            depth += 1
+            pos = m.end()
+        elif tok == ")":
+            depth -= 1
+            pos = m.end()
+            if depth == 0:
+                line += text.count("\n", line_pos, start)
+                line_pos = start
+                out.append(_directive(text, start, pos, line))
+            elif depth < 0:
+                raise ScriptSyntaxError(f"line {line + text.count(chr(10), line_pos, m.start())}: "
+                                        "unexpected ')' at top level")
+        elif tok == '"':
+            raise ScriptSyntaxError(f"line {line + text.count(chr(10), line_pos, m.start())}: "
+                                    "unterminated string")
+        else:                         # a string or a line comment
+            pos = m.end()
+    if depth:
+        raise ScriptSyntaxError(f"line {line + text.count(chr(10), line_pos, start)}: "
+                                "unbalanced parentheses")
     return _inline_module(text, out)
 
 
-def _skip_block_comment(text: str, i: int, line: int) -> tuple[int, int]:
-    depth, n = 0, len(text)
-    while i < n:
-        if text.startswith("(;", i):
-            depth += 1
-            i += 2
-        elif text.startswith(";)", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i, line
-        else:
-            line += text[i] == "\n"
-            i += 1
+def _top_level_text(text: str, a: int, b: int, line: int) -> None:
+    """Between top-level forms only blanks and comments may stand."""
+    stray = text[a:b].strip()
+    if stray and not stray.startswith(";;"):
+        k = text.index(stray[0], a)
+        raise ScriptSyntaxError(f"line {line + text.count(chr(10), a, k)}: "
+                                f"unexpected {stray[:20]!r} at top level")
+
+
+def _block_end(text: str, i: int, line: int) -> int:
+    """Offset just past the nested block comment that starts at `i`."""
+    depth = 0
+    for m in _BLOCK.finditer(text, i):
+        depth += 1 if m.group(0) == "(;" else -1
+        if depth == 0:
+            return m.end()
     raise ScriptSyntaxError(f"line {line}: unterminated block comment")
-
-
-def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
-    i += 1
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == '"':
-            return i + 1, line
-        line += c == "\n"
-        i += 1
-    raise ScriptSyntaxError(f"line {line}: unterminated string")
-
-
-def _skip_form(text: str, i: int, line: int) -> tuple[int, int]:
-    """From "(" to just past its matching ")"."""
-    depth, n, start_line = 0, len(text), line
-    while i < n:
-        c = text[i]
-        if c == '"':
-            i, line = _skip_string(text, i, line)
-        elif text.startswith(";;", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif text.startswith("(;", i):
-            i, line = _skip_block_comment(text, i, line)
-        elif c == "(":
-            depth += 1
-            i += 1
-        elif c == ")":
-            depth -= 1
-            i += 1
-            if depth == 0:
-                return i, line
-        else:
-            line += c == "\n"
-            i += 1
-    raise ScriptSyntaxError(f"line {start_line}: unbalanced parentheses")
 
 
 _TOKEN = re.compile(r"[^\s()\";]+")
@@ -165,7 +150,9 @@ def _next_token(text: str, i: int, end: int, line: int) -> tuple[str, int, int]:
             j = text.find("\n", i)
             i = end if j < 0 else j
         elif text.startswith("(;", i):
-            i, line = _skip_block_comment(text, i, line)
+            j = _block_end(text, i, line)
+            line += text.count("\n", i, j)
+            i = j
         elif c in " \t\r(":
             i += 1
         else:
