@@ -13,6 +13,8 @@ import sys
 SUBCOMMANDS = {
     "run": ("harness.cmd_run", "run suites on an engine and record the results"),
     "convert": ("harness.convert", "component .wast -> json-from-wast + binaries"),
+    "report": ("harness.report_cmd", "run the pinned suites on every engine found, write the reports"),
+    "diff": ("harness.diff", "directives whose outcome or value differs between two runs"),
 }
 
 
