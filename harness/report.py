@@ -12,6 +12,7 @@ the previous run of the same engine and suite; and two guardrails:
 """
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import html
 import json
@@ -94,13 +95,13 @@ class Tally:
     matched: int = 0
     mismatched: int = 0
 
-    def add(self, row: rd.Row) -> None:
-        self.outcomes[row.outcome] += 1
-        self.files.add(row.file)
-        if row.message_match is True:
-            self.matched += 1
-        elif row.message_match is False:
-            self.mismatched += 1
+    def add_many(self, file: str, outcome: str, message_match: bool | None, n: int) -> None:
+        self.outcomes[outcome] += n
+        self.files.add(file)
+        if message_match is True:
+            self.matched += n
+        elif message_match is False:
+            self.mismatched += n
 
     @property
     def directives(self) -> int:
@@ -188,13 +189,16 @@ def tally_run(rows: list[rd.Row], nyi: set[str]) -> tuple:
     files: dict[str, Tally] = defaultdict(Tally)
     kinds: dict[str, Tally] = defaultdict(Tally)
     skips, xfails = Counter(), Counter()
+    # Count distinct (file, kind, outcome, message match) once; tally those, not every row.
+    combos = Counter((r.file, r.kind, r.outcome, r.message_match) for r in rows)
+    area = {f: area_of(f) for f in {c[0] for c in combos}}
+    for (file, kind, outcome, mm), n in combos.items():
+        targets = [total, areas[area[file]], files[file], kinds[kind]]
+        if file in nyi:
+            targets.append(nyi_t)
+        for t in targets:
+            t.add_many(file, outcome, mm, n)
     for row in rows:
-        total.add(row)
-        areas[area_of(row.file)].add(row)
-        files[row.file].add(row)
-        kinds[row.kind].add(row)
-        if row.file in nyi:
-            nyi_t.add(row)
         if row.outcome == "skip":
             skips[row.reason or row.message or "(no reason recorded)"] += 1
         elif row.outcome == "xfail":
@@ -240,7 +244,9 @@ class SourceReader:
         if entry is None:
             return None
         text, spans = entry
-        for first, last, start, end in spans:
+        k = bisect.bisect_right(spans, (line, float("inf"))) - 1
+        if k >= 0:
+            first, last, start, end = spans[k]
             if first <= line <= last:
                 snippet = text[text.rfind("\n", 0, start) + 1:end].splitlines()
                 more = len(snippet) - SOURCE_LINES_MAX

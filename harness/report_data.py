@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 OUTCOMES = ("pass", "fail", "skip", "xfail", "xpass", "crash", "timeout", "error", "not_run")
@@ -33,8 +34,7 @@ class Run:
         return f"run {self.id} ({self.engine} on {self.suite}, {self.started})"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     file: str            # relative to the suite root
     line: int
     kind: str
@@ -105,8 +105,9 @@ def load_rows(conn: sqlite3.Connection, run_id: int) -> list[Row]:
     sql = ("SELECT f.path, d.seq, d.line, d.kind, d.outcome, d.phase, d.expected, d.actual, "
            "d.message, d.message_match, d.reason FROM directives d JOIN files f ON f.id = d.file_id "
            "WHERE d.run_id = ? ORDER BY f.path, d.seq")
-    return [Row(r[0], r[2] or 0, r[3], r[4], r[5], r[6], r[7], r[8],
-                None if r[9] is None else bool(r[9]), r[10], r[1])
+    make = Row._make
+    return [make((r[0], r[2] or 0, r[3], r[4], r[5], r[6], r[7], r[8],
+                  None if r[9] is None else bool(r[9]), r[10], r[1]))
             for r in conn.execute(sql, (run_id,))]
 
 
