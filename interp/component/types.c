@@ -189,7 +189,7 @@ static bool sub_defined(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
   bool same = a->kind == b->kind || (a->kind == CMC_T_LIST && b->kind == CMC_T_FIXLIST) ||
               (a->kind == CMC_T_FIXLIST && b->kind == CMC_T_LIST);
   if (!same || a->kind != b->kind) {
-    if (b->kind == CMC_T_PRIM)
+    if (b->kind == CMC_T_PRIM && bi < CMC_NPRIMS)
       return sfail(cx, "expected %s, found %s", cmc_prim_name(b->prim), cmc_type_desc(t, ai));
     return sfail(cx, "expected %s, found %s", cmc_type_desc(t, bi), val_desc(t, ai));
   }
@@ -690,8 +690,9 @@ static cmc_tid subst(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, 
   if (id == CMC_NONE || id >= t->len) return id;
   if (depth > CMC_HARD_DEPTH) return id;
   cmc_type ty = t->v[id];
-  if (ty.kind == CMC_T_RESOURCE) return cmc_map_get(m, id);
-  if (!ty.has_resource) return id;
+  cmc_tid mapped = cmc_map_get(m, id);
+  if (mapped != id || ty.kind == CMC_T_RESOURCE) return mapped;
+  if (!ty.has_resource && !m->types) return id;
   bool changed = false;
   cmc_tid na = subst(t, ar, ty.a, m, depth + 1), nb = subst(t, ar, ty.b, m, depth + 1);
   if ((ty.a != CMC_NONE && na == CMC_NONE) || (ty.b != CMC_NONE && nb == CMC_NONE)) return CMC_NONE;

@@ -28,6 +28,7 @@ void cmc_type_finish(cmc_types *t, cmc_tid id);
 typedef struct cmc_map {
   cmc_tid *from, *to;
   uint32_t len, cap;
+  bool types; /* maps (imported) value types too, not only resources */
 } cmc_map;
 bool cmc_map_add(cmc_map *m, cmc_tid from, cmc_tid to);
 cmc_tid cmc_map_get(const cmc_map *m, cmc_tid from); /* from itself when unmapped */

@@ -37,9 +37,11 @@ struct scope {
   unsigned depth;
   cmc_space sp[CMC_SP_COUNT];
   extlist imports, exports;
-  tidset res_ids; /* resources named in this context, parallel to res_names */
-  const char **res_names;
-  uint32_t res_names_cap;
+  struct rescx {
+    tidset ids; /* resources named in this context, parallel to names */
+    const char **names;
+    uint32_t cap;
+  } ires, eres; /* imports and exports name resources in disjoint contexts */
   tidset imported_res, defined_res;
   tidset imported_types, exported_types; /* named types (external visibility) */
   tidset local_res;                      /* resources defined here */
@@ -319,8 +321,10 @@ static bool resource_at(vcx *v, scope *sc, uint32_t idx, cmc_tid *out) {
 
 static bool read_defvaltype(vcx *v, cmc_reader *r, scope *sc, uint8_t b, cmc_tid *out) {
   cmc_tid p = cmc_prim_tid(b);
-  if (p != CMC_NONE) {
-    *out = p;
+  if (p != CMC_NONE) { /* a defined primitive type: its own node, as wasm-tools has it */
+    *out = new_type(v, CMC_T_PRIM);
+    if (*out == CMC_NONE) return false;
+    T(*out) = T(p);
     return true;
   }
   static const struct { uint8_t code; cmc_tkind kind; } kinds[] = {
@@ -372,7 +376,8 @@ static bool read_defvaltype(vcx *v, cmc_reader *r, scope *sc, uint8_t b, cmc_tid
     if (a != CMC_NONE && T(a).has_borrow)
       return invalid(v, "%s payload cannot contain a `borrow` type",
                      kinds[k].kind == CMC_T_STREAM ? "stream" : "future");
-    if (a != CMC_NONE && T(a).kind == CMC_T_BORROW) return invalid(v, "borrow type cannot be a payload");
+    if (kinds[k].kind == CMC_T_STREAM && a != CMC_NONE && T(a).kind == CMC_T_PRIM && T(a).prim == CMC_CHAR)
+      return invalid(v, "`stream<char>` is not valid at this time, use `stream<u8>` and decode as UTF-8 instead");
     break;
   case CMC_T_MAP: {
     if (!read_valtype(v, r, sc, &a) || !read_valtype(v, r, sc, &c)) return false;
@@ -567,13 +572,15 @@ static bool read_nameattributes(vcx *v, cmc_reader *r, extname *out) {
     if (!cmc_read_byte(r, &k)) return false;
     if (k > 2) return cmc_malformed(r, "invalid leading byte (0x%x) for name option", k);
     if (!cmc_read_name(r, &s)) return false;
-    if (seen[k]) return cmc_malformed(r, "duplicate name attribute");
+    if (seen[k]) {
+      static const char *const kinds[] = {"implements", "versionsuffix", "external-id"};
+      return invalid(v, "duplicate '%s' option in name", kinds[k]);
+    }
     seen[k] = true;
     if (k == 0) out->implements = s;
     else if (k == 1) out->has_version = true;
     else out->has_external_id = true;
   }
-  (void)v;
   return true;
 }
 
@@ -718,29 +725,31 @@ static bool register_named(vcx *v, scope *sc, bool import, const cmc_extern *e) 
 
 /* ---- imports and exports ---- */
 
-static bool resource_named(scope *sc, cmc_tid res, const char **name) {
-  for (uint32_t i = 0; i < sc->res_ids.len; i++)
-    if (sc->res_ids.v[i] == res) { *name = sc->res_names[i]; return true; }
+typedef struct rescx rescx;
+
+static bool resource_named(rescx *sc, cmc_tid res, const char **name) {
+  for (uint32_t i = 0; i < sc->ids.len; i++)
+    if (sc->ids.v[i] == res) { *name = sc->names[i]; return true; }
   return false;
 }
 
-static bool name_resource(vcx *v, scope *sc, cmc_tid res, const char *name) {
+static bool name_resource(vcx *v, rescx *sc, cmc_tid res, const char *name) {
   const char *prev;
   if (resource_named(sc, res, &prev)) return true;
-  const char **nn = grow(v, sc->res_names, &sc->res_names_cap, sc->res_ids.len, sizeof *nn);
+  const char **nn = grow(v, sc->names, &sc->cap, sc->ids.len, sizeof *nn);
   if (!nn) return oom(v);
-  sc->res_names = nn;
-  sc->res_names[sc->res_ids.len] = name;
-  return set_add(v, &sc->res_ids, res);
+  sc->names = nn;
+  sc->names[sc->ids.len] = name;
+  return set_add(v, &sc->ids, res);
 }
 
-static bool resource_name_known(scope *sc, const char *label) {
-  for (uint32_t i = 0; i < sc->res_ids.len; i++)
-    if (!strcmp(sc->res_names[i], label)) return true;
+static bool resource_name_known(rescx *sc, const char *label) {
+  for (uint32_t i = 0; i < sc->ids.len; i++)
+    if (!strcmp(sc->names[i], label)) return true;
   return false;
 }
 
-static bool check_resource_fn(vcx *v, scope *sc, cmc_tid res, const char *expected) {
+static bool check_resource_fn(vcx *v, rescx *sc, cmc_tid res, const char *expected) {
   const char *name;
   if (!resource_named(sc, res, &name))
     return invalid(v, "resource used in function does not have a name in this context");
@@ -749,7 +758,7 @@ static bool check_resource_fn(vcx *v, scope *sc, cmc_tid res, const char *expect
   return true;
 }
 
-static bool validate_name_type(vcx *v, scope *sc, const cmc_name *n, const cmc_extern *e) {
+static bool validate_name_type(vcx *v, rescx *sc, const cmc_name *n, const cmc_extern *e) {
   if (n->kind != CMC_NAME_CONSTRUCTOR && n->kind != CMC_NAME_METHOD && n->kind != CMC_NAME_STATIC) return true;
   if (e->sort != CMC_SORT_FUNC) return invalid(v, "item is not a func");
   const cmc_type *f = &T(e->type);
@@ -793,7 +802,7 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
   }
   if (xn->has_external_id && v->opts->no_implements) return invalid(v, "the `cm-implements` feature is not active");
   if (xn->has_version && e->sort != CMC_SORT_INSTANCE) return invalid(v, "only instances can have an `versionsuffix`");
-  if (!validate_name_type(v, sc, &n, e)) {
+  if (!validate_name_type(v, import ? &sc->ires : &sc->eres, &n, e)) {
     char pre[400];
     snprintf(pre, sizeof pre, "%s name `%s` is not valid", kind, xn->name);
     cmc_prefix_error(v->err, pre);
@@ -818,7 +827,7 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
   l->names[l->len] = n;
   l->len++;
   if (e->sort == CMC_SORT_TYPE && T(e->type).kind == CMC_T_RESOURCE)
-    if (!name_resource(v, sc, e->type, n.kind == CMC_NAME_LABEL ? xn->name : xn->name)) return false;
+    if (!name_resource(v, import ? &sc->ires : &sc->eres, e->type, xn->name)) return false;
   if (!register_named(v, sc, import, e)) {
     if (v->err->kind != CMREF_OK) return false;
     return invalid(v, "%s not valid to be used as %s", sort_name(e->sort), kind);
@@ -1111,7 +1120,9 @@ static bool alias_outer(vcx *v, cmc_reader *r, scope *sc, int sort) {
   int space = sort_space(sort);
   if (!sp_get(v, target, space, idx, &id)) return false;
   if (sort == CMC_SORT_TYPE && crosses && (T(id).has_resource || T(id).kind == CMC_T_RESOURCE))
-    return invalid(v, "refers to resources not defined in the current component");
+    return invalid(v, "cannot alias outer type which transitively refers to resources not defined in the current component");
+  if (sc->kind != SC_COMPONENT && sort != CMC_SORT_TYPE && sort != CMC_SORT_CORE + CMC_CORE_TYPE)
+    return invalid(v, "aliases in a component or instance type may only refer to types or instances");
   return sp_push(v, sc, space, id);
 }
 
@@ -1290,8 +1301,17 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
       goto done;
     }
   }
-  /* the instance's exports: imported resources replaced by the arguments', defined
+  /* the instance's exports: imported types replaced by the arguments', defined
    * resources by fresh ones */
+  for (uint32_t i = 0; i < T(ct).nimports; i++) {
+    const cmc_extern *imp = &T(ct).imports[i];
+    if (imp->sort != CMC_SORT_TYPE || T(imp->type).kind == CMC_T_RESOURCE) continue;
+    for (uint32_t k = 0; k < n; k++)
+      if (!strcmp(args[k].name, imp->name) && args[k].type != imp->type) {
+        if (!cmc_map_add(&map, imp->type, args[k].type)) { oom(v); goto done; }
+        map.types = true;
+      }
+  }
   for (uint32_t i = 0; i < T(ct).ndefined; i++) {
     cmc_tid fresh = new_type(v, CMC_T_RESOURCE);
     if (fresh == CMC_NONE) goto done;
@@ -1334,9 +1354,8 @@ static bool inline_exports(vcx *v, cmc_reader *r, scope *sc) {
       return false;
     if (!sortidx_type(v, sc, e.sort, idx, &e.type)) return false;
     /* resource names of the enclosing scope stay visible for [method] checks */
-    tmp.res_ids = sc->res_ids;
-    tmp.res_names = sc->res_names;
-    tmp.res_names_cap = 0;
+    tmp.eres = sc->eres;
+    tmp.eres.cap = 0;
     if (!add_extern(v, &tmp, false, &xn, &e)) return false;
   }
   cmc_tid it = new_type(v, CMC_T_INSTANCE);
@@ -1449,6 +1468,8 @@ static bool read_opts(vcx *v, cmc_reader *r, scope *sc, canonopts *o) {
       return cmc_malformed(r, "invalid leading byte (0x%x) for canonical option", b);
     }
   }
+  if (o->has_realloc && !o->has_memory)
+    return invalid(v, "canonical option `realloc` requires `memory` to also be specified");
   if (o->has_callback && !o->async) return invalid(v, "cannot specify callback without async");
   if (o->has_post_return && o->async) return invalid(v, "cannot specify post-return function in async");
   if (o->has_realloc) {
@@ -1751,9 +1772,6 @@ static bool read_canon(vcx *v, cmc_reader *r, scope *sc) {
   case 0x03:
     if (!cmc_read_u32(r, &x) || !resource_at(v, sc, x, &t)) return false;
     return push_core(v, sc, "i", "");
-  case 0x07:
-    if (!cmc_read_u32(r, &x) || !resource_at(v, sc, x, &t)) return false;
-    return invalid(v, "resource.drop async is not supported");
   case 0x04:
     if (!cmc_read_u32(r, &x) || !local_resource(v, sc, x, &t)) return false;
     return push_core(v, sc, "i", "i");
@@ -1835,11 +1853,12 @@ static bool read_export(vcx *v, cmc_reader *r, scope *sc) {
     if (fresh) {
       if (T(e.type).kind != CMC_T_RESOURCE)
         return invalid(v, "type mismatch in export `%s`: expected resource, found defined type", xn.name);
+      e.type = asc.type; /* a fresh abstract type, unequal to every other */
     } else {
       cmc_subcx cx = {v->t, NULL, NULL, v->err, 0};
       if (!cmc_sub_extern(&cx, e.sort, e.type, asc.type)) {
         char pre[400];
-        snprintf(pre, sizeof pre, "type mismatch in export `%s`", xn.name);
+        snprintf(pre, sizeof pre, "ascribed type of export is not compatible with item's type");
         cmc_prefix_error(v->err, pre);
         return false;
       }
