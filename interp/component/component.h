@@ -117,6 +117,7 @@ typedef struct cmc_type {
   cmc_core_valtype rep;
   uint32_t dtor;         /* core func index or CMC_NONE */
   uint32_t owner;        /* the component state that defined it (for "local resource") */
+  cmc_tid alias_of;      /* an imported/exported name for resource alias_of (0: none) */
   /* core func type */
   uint32_t nparams, nresults;
   cmc_core_valtype *params, *results;

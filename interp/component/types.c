@@ -158,7 +158,9 @@ static const char *val_desc(cmc_types *t, cmc_tid id) {
 }
 
 static bool res_same(cmc_subcx *cx, cmc_tid a, cmc_tid b) {
-  return cmc_map_get(cx->amap, a) == cmc_map_get(cx->bmap, b);
+  cmc_tid ra = cmc_res_root(cx->types, cmc_map_get(cx->amap, cmc_res_root(cx->types, a)));
+  cmc_tid rb = cmc_res_root(cx->types, cmc_map_get(cx->bmap, cmc_res_root(cx->types, b)));
+  return ra == rb;
 }
 
 static bool sub_labels(cmc_subcx *cx, const cmc_type *a, const cmc_type *b, const char *desc) {
@@ -358,6 +360,8 @@ static bool bind_entity(cmc_types *t, int sort, cmc_tid a, cmc_tid b, const cmc_
   if (depth > CMC_HARD_DEPTH) return true;
   if (sort == CMC_SORT_TYPE) {
     if (t->v[b].kind != CMC_T_RESOURCE || t->v[a].kind != CMC_T_RESOURCE) return true;
+    b = cmc_res_root(t, b);
+    a = cmc_res_root(t, a);
     for (uint32_t i = 0; i < nbindable; i++)
       if (bindable[i] == b) {
         if (cmc_map_get(out, b) == b) return cmc_map_add(out, b, a);
@@ -691,7 +695,12 @@ static cmc_tid subst(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, 
   if (depth > CMC_HARD_DEPTH) return id;
   cmc_type ty = t->v[id];
   cmc_tid mapped = cmc_map_get(m, id);
-  if (mapped != id || ty.kind == CMC_T_RESOURCE) return mapped;
+  if (mapped != id) return mapped;
+  if (ty.kind == CMC_T_RESOURCE) {
+    cmc_tid root = cmc_res_root(t, id);
+    mapped = cmc_map_get(m, root);
+    return mapped != root ? mapped : id;
+  }
   if (!ty.has_resource && !m->types) return id;
   bool changed = false;
   cmc_tid na = subst(t, ar, ty.a, m, depth + 1), nb = subst(t, ar, ty.b, m, depth + 1);

@@ -17,6 +17,10 @@ void cmc_types_free(cmc_types *t);
 /* appends a zeroed type; returns CMC_NONE when out of memory */
 cmc_tid cmc_type_new(cmc_types *t, cmc_tkind kind);
 static inline cmc_type *cmc_T(cmc_types *t, cmc_tid id) { return &t->v[id]; }
+/* the resource a (possibly aliased) resource type stands for */
+static inline cmc_tid cmc_res_root(const cmc_types *t, cmc_tid id) {
+  return id < t->len && t->v[id].kind == CMC_T_RESOURCE && t->v[id].alias_of ? t->v[id].alias_of : id;
+}
 cmc_tid cmc_prim_tid(uint8_t code); /* CMC_NONE when not a primitive code */
 const char *cmc_prim_name(uint8_t code);
 bool cmc_is_valtype(const cmc_types *t, cmc_tid id); /* a defined value type */

@@ -872,6 +872,15 @@ static int extern_space(const cmc_extern *e) { return sort_space(e->sort); }
  * that naming (external visibility) can tell them apart */
 static bool named_copy(vcx *v, cmc_extern *e) {
   if (e->sort != CMC_SORT_TYPE) return true;
+  if (T(e->type).kind == CMC_T_RESOURCE) {
+    cmc_tid root = cmc_res_root(v->t, e->type);
+    cmc_tid c = new_type(v, CMC_T_RESOURCE);
+    if (c == CMC_NONE) return false;
+    T(c) = T(root);
+    T(c).alias_of = root;
+    e->type = c;
+    return true;
+  }
   if (!cmc_is_valtype(v->t, e->type) || T(e->type).kind == CMC_T_PRIM) return true;
   cmc_tid c = new_type(v, T(e->type).kind);
   if (c == CMC_NONE) return false;
@@ -1631,13 +1640,14 @@ static bool canon_lower(vcx *v, cmc_reader *r, scope *sc) {
   cmc_tid ft = CMC_NONE, sig = CMC_NONE;
   if (!sp_get(v, sc, CMC_SP_FUNC, fidx, &ft)) return false;
   if (!check_lower_opts(v, &o)) return false;
+  if (o.async && !T(ft).async) return invalid(v, "the `async` canonical option requires an async function type");
   if (!lowered_sig(v, ft, &o, false, &sig)) return false;
   return sp_push(v, sc, CMC_SP_CORE_FUNC, sig);
 }
 
 static bool local_resource(vcx *v, scope *sc, uint32_t idx, cmc_tid *out) {
   if (!resource_at(v, sc, idx, out)) return false;
-  if (!set_has(&sc->local_res, *out)) return invalid(v, "type %u is not a local resource", idx);
+  if (!set_has(&sc->local_res, cmc_res_root(v->t, *out))) return invalid(v, "type %u is not a local resource", idx);
   return true;
 }
 
@@ -1663,13 +1673,13 @@ static bool async_type(vcx *v, cmc_reader *r, scope *sc, bool stream, const char
   return true;
 }
 
-static bool async_rw(vcx *v, cmc_reader *r, scope *sc, bool stream, const char *what) {
+static bool async_rw(vcx *v, cmc_reader *r, scope *sc, bool stream, const char *what, bool read) {
   cmc_tid t = CMC_NONE;
   canonopts o;
   if (!async_type(v, r, sc, stream, what, &t) || !read_opts(v, r, sc, &o)) return false;
   cmc_tid elem = T(t).a;
   if (elem != CMC_NONE && !require_memory(v, &o)) return false;
-  if (elem != CMC_NONE && contains_ptr(v, elem, 0) && !o.has_realloc && !require_realloc(v, &o)) return false;
+  if (read && elem != CMC_NONE && contains_ptr(v, elem, 0) && !o.has_realloc && !require_realloc(v, &o)) return false;
   if (!check_lower_opts(v, &o)) return false;
   return push_core(v, sc, stream ? "iii" : "ii", "i");
 }
@@ -1782,15 +1792,15 @@ static bool read_canon(vcx *v, cmc_reader *r, scope *sc) {
   case 0x06: return read_bool(r, &flag) && push_core(v, sc, "i", "i");
   case 0x0d: return push_core(v, sc, "i", "");
   case 0x0e: return async_simple(v, r, sc, true, "stream.new", "", "I");
-  case 0x0f: return async_rw(v, r, sc, true, "stream.read");
-  case 0x10: return async_rw(v, r, sc, true, "stream.write");
+  case 0x0f: return async_rw(v, r, sc, true, "stream.read", true);
+  case 0x10: return async_rw(v, r, sc, true, "stream.write", false);
   case 0x11: return async_cancel(v, r, sc, true, "stream.cancel-read");
   case 0x12: return async_cancel(v, r, sc, true, "stream.cancel-write");
   case 0x13: return async_simple(v, r, sc, true, "stream.drop-readable", "i", "");
   case 0x14: return async_simple(v, r, sc, true, "stream.drop-writable", "i", "");
   case 0x15: return async_simple(v, r, sc, false, "future.new", "", "I");
-  case 0x16: return async_rw(v, r, sc, false, "future.read");
-  case 0x17: return async_rw(v, r, sc, false, "future.write");
+  case 0x16: return async_rw(v, r, sc, false, "future.read", true);
+  case 0x17: return async_rw(v, r, sc, false, "future.write", false);
   case 0x18: return async_cancel(v, r, sc, false, "future.cancel-read");
   case 0x19: return async_cancel(v, r, sc, false, "future.cancel-write");
   case 0x1a: return async_simple(v, r, sc, false, "future.drop-readable", "i", "");
@@ -1985,14 +1995,17 @@ static bool finish_component(vcx *v, scope *sc, cmc_tid *out) {
   tidset imported = {0}, defined = {0};
   for (uint32_t i = 0; i < ty.nimports; i++) {
     const cmc_extern *e = &ty.imports[i];
-    if (e->sort == CMC_SORT_TYPE && T(e->type).kind == CMC_T_RESOURCE && !set_add(v, &imported, e->type)) return false;
+    if (e->sort == CMC_SORT_TYPE && T(e->type).kind == CMC_T_RESOURCE &&
+        !set_add(v, &imported, cmc_res_root(v->t, e->type)))
+      return false;
   }
   for (uint32_t i = 0; i < sc->imported_res.len; i++)
     if (!set_add(v, &imported, sc->imported_res.v[i])) return false;
   for (uint32_t i = 0; i < ty.nexports; i++) {
     const cmc_extern *e = &ty.exports[i];
-    if (e->sort == CMC_SORT_TYPE && T(e->type).kind == CMC_T_RESOURCE && !set_has(&imported, e->type) &&
-        !set_add(v, &defined, e->type))
+    cmc_tid root = cmc_res_root(v->t, e->type);
+    if (e->sort == CMC_SORT_TYPE && T(e->type).kind == CMC_T_RESOURCE && !set_has(&imported, root) &&
+        !set_has(&defined, root) && !set_add(v, &defined, root))
       return false;
   }
   for (uint32_t i = 0; i < sc->local_res.len; i++)
