@@ -76,6 +76,22 @@ class NotRun(Exception):
     pass
 
 
+UNAVAILABLE = (NotRun, EngineUnsupported, EngineCrash, EngineTimeout, EngineFault)
+
+
+def why(e: Exception) -> str:
+    """How a module that never came to be is described to the directives needing it."""
+    if isinstance(e, EngineUnsupported):
+        return f"was skipped: unsupported by engine: {e}"
+    if isinstance(e, EngineCrash):
+        return "was lost: the engine crashed on it"
+    if isinstance(e, EngineTimeout):
+        return "was lost: the engine timed out on it"
+    if isinstance(e, NotRun):
+        return f"was not run: {e}"
+    return f"was not run: harness fault: {e}"
+
+
 @dataclass
 class FileState:
     current: Ref | Failed | None = None
@@ -138,13 +154,13 @@ class Runner:
         """A directive the front-end could not read: an error; a module of it never exists."""
         line = cmd.get("line", 0)
         if cmd["type"] == "module":
-            self.bind(cmd.get("name"), Failed(line, "the front-end could not read it"))
+            self.bind(cmd.get("name"), Failed(line, "could not be read by the front-end"))
         elif cmd["type"] == "module_definition":
-            self.state.last_definition = Failed(line, "the front-end could not read it")
+            self.state.last_definition = Failed(line, "could not be read by the front-end")
             if cmd.get("name") is not None:
                 self.state.definitions[cmd["name"]] = self.state.last_definition
         elif cmd["type"] == "module_instance":
-            self.bind(cmd.get("instance"), Failed(line, "the front-end could not read it"))
+            self.bind(cmd.get("instance"), Failed(line, "could not be read by the front-end"))
         where = cmd.get("parse_error_at")
         return Result(line, cmd["type"], ERROR, phase="parse",
                       reason=f"front-end: {cmd['parse_error']}" + (f" (at {where})" if where else ""))
@@ -175,7 +191,7 @@ class Runner:
         if ref is None:
             raise NotRun(f"no {what}")
         if isinstance(ref, Failed):
-            raise NotRun(f"{what} failed at line {ref.line}: {ref.why}")
+            raise NotRun(f"{what} (line {ref.line}) {ref.why}")
         if ref.generation != self.generation:
             raise NotRun(f"{what} (line {ref.line}) was lost when the engine was restarted "
                          f"after line {self.state.lost_at}")
@@ -214,45 +230,55 @@ class Runner:
     # ---- module arms -----------------------------------------------------------------------
     def do_module(self, cmd: dict) -> Result:
         line, name = cmd["line"], cmd.get("name")
-        self.bind(name, Failed(line, "not run"))
-        self.check_imports(cmd)
+        self.bind(name, Failed(line, "was not run"))
         try:
+            self.check_imports(cmd)
             inst = self.instantiate(self.load(cmd), line)
         except EngineError as e:
-            self.bind(name, Failed(line, f"{e.kind}: {e.message}"))
+            self.bind(name, Failed(line, f"failed: {e.kind}: {e.message}"))
             return Result(line, "module", FAIL, phase=e.kind, expected="module instance",
                           actual=e.kind, message=e.message)
+        except UNAVAILABLE as e:
+            self.bind(name, Failed(line, why(e)))
+            raise
         self.bind(name, inst)
         return Result(line, "module", PASS)
 
     def do_module_definition(self, cmd: dict) -> Result:
         line, name = cmd["line"], cmd.get("name")
+        res = None
         try:
             ref: Ref | Failed = self.load(cmd)
-            res = Result(line, cmd["type"], PASS)
         except EngineError as e:
-            ref = Failed(line, f"{e.kind}: {e.message}")
+            ref = Failed(line, f"failed: {e.kind}: {e.message}")
             res = Result(line, cmd["type"], FAIL, phase=e.kind, expected="module",
                          actual=e.kind, message=e.message)
-        self.state.last_definition = ref
-        if name is not None:
-            self.state.definitions[name] = ref
-        return res
+        except UNAVAILABLE as e:
+            ref = Failed(line, why(e))
+            raise
+        finally:
+            self.state.last_definition = ref
+            if name is not None:
+                self.state.definitions[name] = ref
+        return res or Result(line, cmd["type"], PASS)
 
     def do_module_instance(self, cmd: dict) -> Result:
         line, name = cmd["line"], cmd.get("instance")
         module = cmd.get("module")
         definition = (self.state.definitions.get(module) if module is not None
                       else self.state.last_definition)
-        self.bind(name, Failed(line, "not run"))
+        self.bind(name, Failed(line, "was not run"))
         try:
-            inst = self.instantiate(definition, line) if definition is not None else None
+            if definition is None:
+                raise NotRun(f"no module definition {module!r}")
+            inst = self.instantiate(definition, line)
         except EngineError as e:
-            self.bind(name, Failed(line, f"{e.kind}: {e.message}"))
+            self.bind(name, Failed(line, f"failed: {e.kind}: {e.message}"))
             return Result(line, cmd["type"], FAIL, phase=e.kind, expected="instance",
                           actual=e.kind, message=e.message)
-        if inst is None:
-            raise NotRun(f"no module definition {module!r}")
+        except UNAVAILABLE as e:
+            self.bind(name, Failed(line, why(e)))
+            raise
         self.bind(name, inst)
         return Result(line, cmd["type"], PASS)
 
@@ -262,7 +288,7 @@ class Runner:
         try:
             handle = self.instance(name)
         except NotRun:
-            self.state.registered[cmd["as"]] = Failed(line, "registered instance unavailable")
+            self.state.registered[cmd["as"]] = Failed(line, "was registered unavailable")
             raise
         self.engine.register(cmd["as"], handle)
         self.state.registered[cmd["as"]] = ref
