@@ -27,6 +27,10 @@
  * stack-polymorphic after `unreachable` can push values without bound; real code never
  * comes near. */
 #define CM_VALIDATE_MAX_OPERANDS (1u << 22)
+/* Implementation limit (as wasmparser's): parameters and results of a function type. Keeps
+ * the work per instruction (call, br, return ... pop and push a type's values) bounded, so
+ * validation time stays linear in the module's size. */
+#define CM_VALIDATE_MAX_TYPE_ARITY 1000u
 
 /* ---- Opcodes (spec 5.4) ---------------------------------------------------------------- */
 
@@ -898,8 +902,18 @@ static bool declare_refs(validator *v) {
   return true;
 }
 
+static bool check_functype(validator *v, uint32_t i) {
+  const cm_functype *ft = &v->m->types[i];
+  if (ft->nparams > CM_VALIDATE_MAX_TYPE_ARITY || ft->nresults > CM_VALIDATE_MAX_TYPE_ARITY)
+    return invalid(v, "type %u has more than %u parameters or results (implementation limit)", i,
+                   CM_VALIDATE_MAX_TYPE_ARITY);
+  return true;
+}
+
 static bool check_definitions(validator *v) {
   const cm_module *m = v->m;
+  for (uint32_t i = 0; i < m->ntypes; i++)
+    if (!check_functype(v, i)) return false;
   for (uint32_t i = 0; i < m->nimports; i++)
     if (!check_import(v, &m->imports[i])) return false;
   for (uint32_t i = 0; i < m->nfuncs; i++)

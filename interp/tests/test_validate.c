@@ -266,6 +266,21 @@ static void test_deep_nesting(void) {
   free(body.p);
 }
 
+/* Implementation limit: at most 1000 parameters / results per function type. */
+static void test_type_arity_limit(void) {
+  for (uint32_t n = 1000; n <= 1001; n++) {
+    buf t = {0};
+    put(&t, "\x01\x60", 2);
+    leb(&t, n);
+    for (uint32_t i = 0; i < n; i++) byte(&t, 0x7f);
+    byte(&t, 0);
+    sec secs[] = {{1, (const char *)t.p, t.n}};
+    expect(n == 1000 ? "1000 parameters" : "1001 parameters", false,
+           n == 1000 ? CMREF_OK : CMREF_INVALID, n == 1000 ? NULL : "implementation limit", secs, 1);
+    free(t.p);
+  }
+}
+
 int main(void) {
   test_instructions();
   test_unreachable();
@@ -273,6 +288,7 @@ int main(void) {
   test_module();
   test_exceptions();
   test_deep_nesting();
+  test_type_arity_limit();
   printf("test_validate: %d/%d checks passed\n", checks - failures, checks);
   return failures ? 1 : 0;
 }
