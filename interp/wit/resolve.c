@@ -207,28 +207,56 @@ static int update_typedef(wit_resolve *r, remap *m, wit_typedef *t, wit_span spa
   return 0;
 }
 
-static int type_has_borrow(wit_resolve *r, remap *m, wit_type ty);
-
-static int typedef_has_borrow(wit_resolve *r, remap *m, const wit_typedef *t) {
+/* type_has_borrow: memoised, computed children first on an explicit stack */
+static int child_types(const wit_typedef *t, wit_type *out, int max) {
+  int n = 0;
   switch (t->kind) {
-  case WIT_K_BORROW: return 1;
-  case WIT_K_OWN: case WIT_K_RESOURCE: case WIT_K_FLAGS: case WIT_K_ENUM: case WIT_K_UNKNOWN: return 0;
-  case WIT_K_RECORD: case WIT_K_TUPLE: case WIT_K_VARIANT:
-    for (int i = 0; i < t->items.n; i++)
-      if (type_has_borrow(r, m, t->items.v[i].ty)) return 1;
+  case WIT_K_BORROW: case WIT_K_OWN: case WIT_K_RESOURCE: case WIT_K_FLAGS: case WIT_K_ENUM: case WIT_K_UNKNOWN:
     return 0;
+  case WIT_K_RECORD: case WIT_K_TUPLE: case WIT_K_VARIANT:
+    for (int i = 0; i < t->items.n && n < max; i++)
+      if (t->items.v[i].ty >= 0) out[n++] = t->items.v[i].ty;
+    return n;
   default:
-    return type_has_borrow(r, m, t->a) || type_has_borrow(r, m, t->b);
+    if (t->a >= 0) out[n++] = t->a;
+    if (t->b >= 0) out[n++] = t->b;
+    return n;
   }
 }
 
 static int type_has_borrow(wit_resolve *r, remap *m, wit_type ty) {
   if (ty < 0) return 0;
-  while (m->has_borrow.n <= ty) wit_push(M, m->has_borrow, -1);
+  while (m->has_borrow.n < r->a.types.n) wit_push(M, m->has_borrow, -1);
   if (m->has_borrow.v[ty] >= 0) return m->has_borrow.v[ty];
-  int res = typedef_has_borrow(r, m, &r->a.types.v[ty]);
-  m->has_borrow.v[ty] = res;
-  return res;
+  wit_ints st = {0};
+  wit_push(M, st, ty);
+  while (st.n) {
+    int t = st.v[st.n - 1];
+    if (m->has_borrow.v[t] >= 0) { st.n--; continue; }
+    const wit_typedef *d = &r->a.types.v[t];
+    if (d->kind == WIT_K_BORROW) { m->has_borrow.v[t] = 1; st.n--; continue; }
+    int pending = 0, res = 0;
+    wit_type kids[2];
+    int nk = d->kind == WIT_K_RECORD || d->kind == WIT_K_TUPLE || d->kind == WIT_K_VARIANT ? 0 : child_types(d, kids, 2);
+    if (nk == 0 && (d->kind == WIT_K_RECORD || d->kind == WIT_K_TUPLE || d->kind == WIT_K_VARIANT)) {
+      for (int i = 0; i < d->items.n; i++) {
+        wit_type c = d->items.v[i].ty;
+        if (c < 0) continue;
+        if (m->has_borrow.v[c] < 0) { wit_push(M, st, c); pending = 1; }
+        else res |= m->has_borrow.v[c];
+      }
+    } else {
+      for (int i = 0; i < nk; i++) {
+        if (m->has_borrow.v[kids[i]] < 0) { wit_push(M, st, kids[i]); pending = 1; }
+        else res |= m->has_borrow.v[kids[i]];
+      }
+    }
+    if (!pending) {
+      m->has_borrow.v[t] = res;
+      st.n--;
+    }
+  }
+  return m->has_borrow.v[ty];
 }
 
 static int update_function(wit_resolve *r, remap *m, wit_function *f, wit_span span) {
@@ -291,15 +319,8 @@ static int update_world(wit_resolve *r, remap *m, wit_world *w, int pkgid) {
 }
 
 /* ---- includes ---- */
-static int key_eq(const wit_key *a, const wit_key *b) {
-  if (a->name || b->name) return a->name && b->name && !strcmp(a->name, b->name);
-  return a->iface == b->iface;
-}
-
-static int witems_find(const wit_witems *m, const wit_key *k) {
-  for (int i = 0; i < m->n; i++)
-    if (key_eq(&m->v[i].key, k)) return i;
-  return -1;
+static int witems_find_r(wit_resolve *r, const wit_witems *m, const wit_key *k) {
+  return wit_witems_find(M, &r->keys, m, k);
 }
 
 static char *rename_item(wit_resolve *r, const char *orig, const wit_include_name *n) {
@@ -452,13 +473,13 @@ static int include_item(wit_resolve *r, cloner *c, int world, int exports, const
     else if (it.kind == WIT_WI_TYPE) r->a.types.v[it.id].name = n;
     it.key.name = n;
     wit_witems *dst = exports ? &r->a.worlds.v[world].exports : &r->a.worlds.v[world].imports;
-    if (witems_find(dst, &it.key) >= 0)
+    if (witems_find_r(r, dst, &it.key) >= 0)
       return wit_error_at(&r->err, M, inc->span, "%s of `%s` shadows previously %sed items", type, n, type);
     wit_push(M, *dst, it);
     return 0;
   }
   wit_witems *dst = exports ? &r->a.worlds.v[world].exports : &r->a.worlds.v[world].imports;
-  int k = witems_find(dst, &src->key);
+  int k = witems_find_r(r, dst, &src->key);
   if (k < 0) { /* entry().or_insert(): the merge below then runs against the copy */
     wit_push(M, *dst, *src);
     k = dst->n - 1;
@@ -502,23 +523,33 @@ static char *lowercase(wit_resolve *r, const char *s) {
   return d;
 }
 
+/* validate_world_case_insensitive_names: a map lowercase name -> last name seen */
 static int validate_case_insensitive(wit_resolve *r, int world) {
   wit_world *w = &r->a.worlds.v[world];
   wit_witems *lists[2] = {&w->imports, &w->exports};
   for (int l = 0; l < 2; l++) {
     const char *type = l ? "export" : "import";
-    for (int i = 0; i < lists[l]->n; i++) {
+    int n = lists[l]->n, ns = 16;
+    while (ns < n * 4) ns *= 2;
+    char **low = wit_alloc(M, sizeof(char *) * (size_t)ns);
+    const char **seen = wit_alloc(M, sizeof(char *) * (size_t)ns);
+    for (int i = 0; i < n; i++) {
       const char *a = lists[l]->v[i].key.name;
       if (!a) continue;
-      for (int j = 0; j < i; j++) {
-        const char *b = lists[l]->v[j].key.name;
-        if (!b || !strcmp(a, b) || strcmp(lowercase(r, a), lowercase(r, b))) continue;
+      char *la = lowercase(r, a);
+      uint32_t h = 2166136261u;
+      for (const char *p = la; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+      uint32_t s = h & (uint32_t)(ns - 1);
+      while (low[s] && strcmp(low[s], la)) s = (s + 1) & (uint32_t)(ns - 1);
+      if (low[s] && strcmp(seen[s], a)) {
         int e = wit_error_at(&r->err, M, wit_span_unknown(),
                              "%s `%s` in world `%s` conflicts with %s `%s` (kebab-case identifiers are case-insensitive)",
-                             type, a, w->name, type, b);
+                             type, a, w->name, type, seen[s]);
         r->err.plain = 1;
         return e;
       }
+      low[s] = la;
+      seen[s] = a;
     }
   }
   return 0;
@@ -559,40 +590,66 @@ static int sort_key(wit_resolve *r, const wit_witem *it) {
   return it->func.kind == WIT_F_FREESTANDING || it->func.kind == WIT_F_ASYNC_FREESTANDING ? 3 : 4;
 }
 
+/* a stable sort by sort_key (4 buckets, so a counting sort) */
 static void stable_sort(wit_resolve *r, wit_witems *items) {
-  for (int i = 1; i < items->n; i++) {
-    wit_witem x = items->v[i];
-    int kx = sort_key(r, &x), j = i - 1;
-    while (j >= 0 && sort_key(r, &items->v[j]) > kx) {
-      items->v[j + 1] = items->v[j];
-      j--;
-    }
-    items->v[j + 1] = x;
+  int n = items->n;
+  if (n < 2) return;
+  wit_witem *tmp = wit_alloc(M, sizeof(wit_witem) * (size_t)n);
+  int *keys = wit_alloc(M, sizeof(int) * (size_t)n);
+  int start[6] = {0};
+  for (int i = 0; i < n; i++) {
+    keys[i] = sort_key(r, &items->v[i]);
+    start[keys[i] + 1]++;
   }
+  for (int k = 1; k < 6; k++) start[k] += start[k - 1];
+  for (int i = 0; i < n; i++) tmp[start[keys[i]]++] = items->v[i];
+  wit_keycache_forget(&r->keys, items);
+  memcpy(items->v, tmp, sizeof(wit_witem) * (size_t)n);
 }
+
+/* elaborate_world_import: an interface after the interfaces its types come from
+ * (a depth-first walk, kept on an explicit stack: chains can be long) */
+typedef struct elab_frame {
+  wit_key key;
+  int id, next;
+  char *docs, *external_id;
+} elab_frame;
 
 static void elaborate_import(wit_resolve *r, wit_witems *imports, wit_key key, int id, const wit_stability *stab,
                              char *docs, char *external_id) {
-  if (witems_find(imports, &key) >= 0) return;
-  wit_interface *iface = &r->a.interfaces.v[id];
-  for (int i = 0; i < iface->types.n; i++) {
-    int dep = wit_type_interface_dep(r, iface->types.v[i].id);
-    if (dep >= 0) elaborate_import(r, imports, (wit_key){NULL, dep}, dep, stab, NULL, NULL);
+  if (witems_find_r(r, imports, &key) >= 0) return;
+  WIT_VEC(elab_frame) st = {0};
+  elab_frame root = {key, id, 0, docs, external_id};
+  wit_push(M, st, root);
+  while (st.n) {
+    elab_frame *f = &st.v[st.n - 1];
+    wit_interface *iface = &r->a.interfaces.v[f->id];
+    if (f->next < iface->types.n) {
+      int dep = wit_type_interface_dep(r, iface->types.v[f->next++].id);
+      wit_key dk = {NULL, dep};
+      if (dep >= 0 && witems_find_r(r, imports, &dk) < 0) {
+        elab_frame fr = {dk, dep, 0, NULL, NULL};
+        wit_push(M, st, fr);
+      }
+      continue;
+    }
+    wit_witem it = {0};
+    it.key = f->key;
+    it.kind = WIT_WI_INTERFACE;
+    it.id = f->id;
+    it.stab = *stab;
+    it.docs = f->docs;
+    it.span = wit_span_unknown();
+    it.external_id = f->external_id;
+    st.n--;
+    if (witems_find_r(r, imports, &it.key) < 0) wit_push(M, *imports, it);
   }
-  wit_witem it = {0};
-  it.key = key;
-  it.kind = WIT_WI_INTERFACE;
-  it.id = id;
-  it.stab = *stab;
-  it.docs = docs;
-  it.span = wit_span_unknown();
-  it.external_id = external_id;
-  wit_push(M, *imports, it);
 }
 
 typedef struct export_cx {
   wit_witems *imports, *exports, *export_ifaces;
   wit_ints required;
+  int depth;
 } export_cx;
 
 static int contains(const wit_ints *v, int x) {
@@ -601,8 +658,10 @@ static int contains(const wit_ints *v, int x) {
   return 0;
 }
 
+/* 1 ok, 0 incompatible, -1 nesting too deep */
 static int add_world_export(wit_resolve *r, export_cx *cx, wit_witem item, int add_export) {
-  if (witems_find(cx->exports, &item.key) >= 0) return add_export;
+  if (witems_find_r(r, cx->exports, &item.key) >= 0) return add_export;
+  if (cx->depth > 5000) return -1;
   int id = item.id;
   if (!add_export && contains(&cx->required, id)) return 1;
   wit_interface *iface = &r->a.interfaces.v[id];
@@ -616,15 +675,18 @@ static int add_world_export(wit_resolve *r, export_cx *cx, wit_witem item, int a
     d.stab = item.stab;
     d.span = wit_span_unknown();
     d.external_id = item.external_id;
-    int sub_add = add_export && witems_find(cx->export_ifaces, &d.key) >= 0;
-    if (!add_world_export(r, cx, d, sub_add)) return 0;
+    int sub_add = add_export && witems_find_r(r, cx->export_ifaces, &d.key) >= 0;
+    cx->depth++;
+    int ok = add_world_export(r, cx, d, sub_add);
+    cx->depth--;
+    if (ok <= 0) return ok;
   }
   if (add_export) {
     if (contains(&cx->required, id)) return 0;
     wit_push(M, *cx->exports, item);
   } else {
     wit_push(M, cx->required, id);
-    if (witems_find(cx->imports, &item.key) < 0) wit_push(M, *cx->imports, item);
+    if (witems_find_r(r, cx->imports, &item.key) < 0) wit_push(M, *cx->imports, item);
   }
   return 1;
 }
@@ -659,11 +721,13 @@ static int elaborate_world(wit_resolve *r, int world_id) {
     if (w->exports.v[i].kind == WIT_WI_INTERFACE) wit_push(M, export_ifaces, w->exports.v[i]);
     else wit_push(M, exports, w->exports.v[i]);
   }
-  export_cx cx = {&imports, &exports, &export_ifaces, {0}};
+  export_cx cx = {&imports, &exports, &export_ifaces, {0}, 0};
   for (int i = 0; i < export_ifaces.n; i++) {
     wit_witem *it = &export_ifaces.v[i];
     char *name = it->key.name ? it->key.name : wit_id_of(r, it->key.iface);
-    if (!add_world_export(r, &cx, *it, 1))
+    int ok = add_world_export(r, &cx, *it, 1);
+    if (ok < 0) return semantic(r, w->span, "exported interfaces depend on each other too deeply");
+    if (!ok)
       return wit_error_at(&r->err, M, w->span,
                           "interface `%s` transitively depends on an interface in incompatible ways", name);
   }

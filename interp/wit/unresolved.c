@@ -16,12 +16,40 @@ typedef struct nmap_ent { /* name -> value, insertion ordered */
   int kind;     /* astitem kind, or item flag */
   wit_span span;
 } nmap_ent;
-typedef WIT_VEC(nmap_ent) nmap;
+/* An insertion-ordered map; past 8 entries it keeps an open-addressing index. */
+typedef struct nmap {
+  nmap_ent *v;
+  int n, cap;
+  int *slots; /* entry index + 1, 0 when empty */
+  int nslots;
+} nmap;
+
+static uint32_t str_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
 
 static nmap_ent *nmap_get(nmap *m, const char *name) {
-  for (int i = 0; i < m->n; i++)
-    if (!strcmp(m->v[i].name, name)) return &m->v[i];
-  return NULL;
+  if (!m->nslots) {
+    for (int i = 0; i < m->n; i++)
+      if (!strcmp(m->v[i].name, name)) return &m->v[i];
+    return NULL;
+  }
+  uint32_t mask = (uint32_t)m->nslots - 1;
+  for (uint32_t i = str_hash(name) & mask;; i = (i + 1) & mask) {
+    int e = m->slots[i];
+    if (!e) return NULL;
+    if (!strcmp(m->v[e - 1].name, name)) return &m->v[e - 1];
+  }
+}
+
+static void nmap_index(wit_arena *mem, nmap *m, int e) {
+  uint32_t mask = (uint32_t)m->nslots - 1;
+  uint32_t i = str_hash(m->v[e].name) & mask;
+  while (m->slots[i]) i = (i + 1) & mask;
+  m->slots[i] = e + 1;
+  (void)mem;
 }
 
 /* insert; returns 1 when the name was already present (value replaced in place) */
@@ -30,6 +58,15 @@ static int nmap_put(wit_arena *mem, nmap *m, const char *name, int v, int kind, 
   if (e) { e->v = v; e->kind = kind; e->span = span; return 1; }
   nmap_ent n = {(char *)name, v, kind, span};
   wit_push(mem, *m, n);
+  if (m->n >= 8 && m->n * 2 > m->nslots) {
+    int ns = 16;
+    while (ns < m->n * 4) ns *= 2;
+    m->slots = wit_alloc(mem, sizeof(int) * (size_t)ns);
+    m->nslots = ns;
+    for (int i = 0; i < m->n; i++) nmap_index(mem, m, i);
+  } else if (m->nslots) {
+    nmap_index(mem, m, m->n - 1);
+  }
   return 0;
 }
 
@@ -39,6 +76,7 @@ typedef struct anon_ent {
 } anon_ent;
 
 struct wit_urctx {
+  wit_keycache keys;
   wit_arena *mem;
   wit_error *err;
   int has_name;
@@ -309,20 +347,58 @@ typedef struct topo_node {
   char *name;
   ast_ids deps;
 } topo_node;
-typedef WIT_VEC(topo_node) topo;
+typedef struct topo {
+  topo_node *v;
+  int n, cap;
+  nmap index;
+} topo;
 
 static int topo_index(topo *t, const char *name) {
-  for (int i = 0; i < t->n; i++)
-    if (!strcmp(t->v[i].name, name)) return i;
-  return -1;
+  nmap_ent *e = nmap_get(&t->index, name);
+  return e ? e->v : -1;
 }
 
+static void topo_add(wit_arena *mem, topo *t, topo_node node) {
+  wit_push(mem, *t, node);
+  nmap_put(mem, &t->index, node.name, t->n - 1, 0, wit_span_unknown());
+}
+
+/* a binary min-heap of node indices: ready nodes leave in declaration order */
+static void heap_push(int *h, int *n, int x) {
+  int i = (*n)++;
+  h[i] = x;
+  while (i > 0 && h[(i - 1) / 2] > h[i]) {
+    int p = (i - 1) / 2, tmp = h[p];
+    h[p] = h[i];
+    h[i] = tmp;
+    i = p;
+  }
+}
+
+static int heap_pop(int *h, int *n) {
+  int top = h[0];
+  h[0] = h[--(*n)];
+  for (int i = 0;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < *n && h[l] < h[m]) m = l;
+    if (r < *n && h[r] < h[m]) m = r;
+    if (m == i) break;
+    int tmp = h[m];
+    h[m] = h[i];
+    h[i] = tmp;
+    i = m;
+  }
+  return top;
+}
+
+/* toposort (ast/toposort.rs): Kahn's algorithm, lowest index first among ready nodes */
 static int toposort(wit_urctx *r, const char *kind, topo *t, int **order_out) {
   int n = t->n;
-  int *remaining = wit_alloc(r->mem, sizeof(int) * (size_t)(n + 1));
-  int *done = wit_alloc(r->mem, sizeof(int) * (size_t)(n + 1));
-  int *order = wit_alloc(r->mem, sizeof(int) * (size_t)(n + 1));
+  size_t sz = sizeof(int) * (size_t)(n + 1);
+  int *remaining = wit_alloc(r->mem, sz), *order = wit_alloc(r->mem, sz);
+  int *heap = wit_alloc(r->mem, sz), *rev_start = wit_alloc(r->mem, sz + sizeof(int));
   int **target = wit_alloc(r->mem, sizeof(int *) * (size_t)(n + 1));
+  int edges = 0;
   for (int i = 0; i < n; i++) {
     remaining[i] = t->v[i].deps.n;
     target[i] = wit_alloc(r->mem, sizeof(int) * (size_t)(t->v[i].deps.n + 1));
@@ -330,22 +406,26 @@ static int toposort(wit_urctx *r, const char *kind, topo *t, int **order_out) {
       int k = topo_index(t, t->v[i].deps.v[j].name);
       if (k < 0) return not_found(r, &t->v[i].deps.v[j], kind);
       target[i][j] = k;
+      rev_start[k + 1]++;
+      edges++;
     }
   }
-  /* ready set: nodes with no remaining deps; pick the lowest index each time */
-  int *ready = wit_alloc(r->mem, sizeof(int) * (size_t)(n + 1));
-  for (int i = 0; i < n; i++) ready[i] = remaining[i] == 0;
-  int count = 0;
-  for (;;) {
-    int pick = -1;
-    for (int i = 0; i < n; i++)
-      if (ready[i] && !done[i]) { pick = i; break; }
-    if (pick < 0) break;
-    done[pick] = 1;
+  for (int i = 0; i < n; i++) rev_start[i + 1] += rev_start[i];
+  int *rev = wit_alloc(r->mem, sizeof(int) * (size_t)(edges + 1));
+  int *fill = wit_alloc(r->mem, sz);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < t->v[i].deps.n; j++) {
+      int k = target[i][j];
+      rev[rev_start[k] + fill[k]++] = i;
+    }
+  int hn = 0, count = 0;
+  for (int i = 0; i < n; i++)
+    if (!remaining[i]) heap_push(heap, &hn, i);
+  while (hn) {
+    int pick = heap_pop(heap, &hn);
     order[count++] = pick;
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < t->v[i].deps.n; j++)
-        if (target[i][j] == pick && --remaining[i] == 0) ready[i] = 1;
+    for (int e = rev_start[pick]; e < rev_start[pick + 1]; e++)
+      if (--remaining[rev[e]] == 0) heap_push(heap, &hn, rev[e]);
   }
   if (count == n) {
     *order_out = order;
@@ -406,7 +486,7 @@ static int populate_ast_items(wit_urctx *r, item_order *out) {
         return wit_error_at(r->err, r->mem, name->span, "duplicate item named `%s`", name->name);
       nmap_put(r->mem, &pkg_items, name->name, 0, it->kind, name->span);
       topo_node node = {name->name, {0}};
-      wit_push(r->mem, order, node);
+      topo_add(r->mem, &order, node);
     }
   }
   r->package_items = pkg_items; /* used by order_cb for existence only; reset below */
@@ -844,7 +924,7 @@ static int resolve_types(wit_urctx *r, int owner_kind, int owner, titems *items)
       topo_node node = {t->name.name, {0}};
       collect_deps(r, t->ty, &node);
       if (k >= 0) { deps.v[k] = node; defs.v[k] = t; }
-      else { wit_push(r->mem, deps, node); wit_push(r->mem, defs, t); }
+      else { topo_add(r->mem, &deps, node); wit_push(r->mem, defs, t); }
     } else {
       const ast_use *u = items->v[i].use;
       for (int j = 0; j < u->names.n; j++) {
@@ -852,7 +932,7 @@ static int resolve_types(wit_urctx *r, int owner_kind, int owner, titems *items)
         int k = topo_index(&deps, n->name);
         topo_node node = {n->name, {0}};
         if (k >= 0) { deps.v[k] = node; defs.v[k] = NULL; }
-        else { wit_push(r->mem, deps, node); wit_push(r->mem, defs, (const ast_typedef *)NULL); }
+        else { topo_add(r->mem, &deps, node); wit_push(r->mem, defs, (const ast_typedef *)NULL); }
       }
     }
   }
@@ -982,11 +1062,12 @@ static int resolve_interface(wit_urctx *r, int id, const ast_iitems *items, cons
     wit_push(r->mem, ti, t);
   }
   if (resolve_types(r, WIT_OWNER_INTERFACE, id, &ti)) return -1;
+  int had_types = r->a.interfaces.v[id].types.n > 0;
   for (int i = 0; i < r->type_lookup.n; i++) {
     nmap_ent *e = &r->type_lookup.v[i];
     wit_names *types = &r->a.interfaces.v[id].types;
     int found = 0;
-    for (int j = 0; j < types->n; j++)
+    for (int j = 0; j < types->n && had_types; j++)
       if (!strcmp(types->v[j].name, e->name)) { types->v[j].id = e->v; found = 1; }
     if (!found) {
       wit_named nm = {e->name, e->v, e->span};
@@ -1017,12 +1098,8 @@ static int resolve_interface(wit_urctx *r, int id, const ast_iitems *items, cons
   return 0;
 }
 
-static int witems_find(wit_witems *m, const wit_key *k) {
-  for (int i = 0; i < m->n; i++) {
-    const wit_key *o = &m->v[i].key;
-    if (k->name ? (o->name && !strcmp(o->name, k->name)) : (!o->name && o->iface == k->iface)) return i;
-  }
-  return -1;
+static int witems_find(wit_urctx *r, wit_witems *m, const wit_key *k) {
+  return wit_witems_find(r->mem, &r->keys, m, k);
 }
 
 static int resolve_include(wit_urctx *r, int world, const ast_include *inc) {
@@ -1099,7 +1176,7 @@ static int add_world_extern(wit_urctx *r, int world_id, const ast_witem *wi, wit
   wit_world *w = &r->a.worlds.v[world_id];
   wit_witems *dst = wi->kind == WI_IMPORT ? &w->imports : &w->exports;
   item.key = key;
-  int prev = witems_find(dst, &key);
+  int prev = witems_find(r, dst, &key);
   if (prev >= 0)
     return wit_error_at(r->err, r->mem, extern_span(e), "%s `%s` conflicts with prior %s of same name", desc,
                         key.name, item_desc(dst->v[prev].kind));
@@ -1131,7 +1208,7 @@ static int resolve_world(wit_urctx *r, int world_id, const ast_world *w) {
     item.id = e->v;
     item.span = e->span;
     wit_world *wd = &r->a.worlds.v[world_id];
-    if (witems_find(&wd->imports, &item.key) >= 0)
+    if (witems_find(r, &wd->imports, &item.key) >= 0)
       return wit_error_at(r->err, r->mem, e->span, "import `%s` conflicts with prior import of same name", e->name);
     wit_push(r->mem, wd->imports, item);
   }
@@ -1169,25 +1246,31 @@ int wit_ur_resolve(wit_urctx *r, wit_unresolved *out) {
     r->cur = d;
     if (for_each_path(r, r->decls.v[d], foreign_types_cb, NULL)) return -1;
   }
+  /* each interface and world's syntax, by name (names are unique in a package) */
+  nmap where = {0};
+  WIT_VEC(ast_item *) items = {0};
+  wit_ints item_decl = {0};
+  for (int d = 0; d < r->decls.n; d++)
+    for (int i = 0; i < r->decls.v[d]->n; i++) {
+      ast_item *it = &r->decls.v[d]->v[i];
+      if (it->kind != AI_INTERFACE && it->kind != AI_WORLD) continue;
+      wit_push(r->mem, items, it);
+      wit_push(r->mem, item_decl, d);
+      nmap_put(r->mem, &where, it->kind == AI_INTERFACE ? it->iface.name.name : it->world.name.name, items.n - 1,
+               0, wit_span_unknown());
+    }
   for (int k = 0; k < order.ifaces.n; k++) {
     int id = order.ifaces.v[k];
-    for (int d = 0; d < r->decls.n; d++)
-      for (int i = 0; i < r->decls.v[d]->n; i++) {
-        ast_item *it = &r->decls.v[d]->v[i];
-        if (it->kind != AI_INTERFACE || strcmp(it->iface.name.name, r->a.interfaces.v[id].name)) continue;
-        r->cur = d;
-        if (resolve_interface(r, id, &it->iface.items, &it->iface.docs, &it->iface.attrs)) return -1;
-      }
+    int at = nmap_get(&where, r->a.interfaces.v[id].name)->v;
+    ast_item *it = items.v[at];
+    r->cur = item_decl.v[at];
+    if (resolve_interface(r, id, &it->iface.items, &it->iface.docs, &it->iface.attrs)) return -1;
   }
   for (int k = 0; k < order.worlds.n; k++) {
     int id = order.worlds.v[k];
-    for (int d = 0; d < r->decls.n; d++)
-      for (int i = 0; i < r->decls.v[d]->n; i++) {
-        ast_item *it = &r->decls.v[d]->v[i];
-        if (it->kind != AI_WORLD || strcmp(it->world.name.name, r->a.worlds.v[id].name)) continue;
-        r->cur = d;
-        if (resolve_world(r, id, &it->world)) return -1;
-      }
+    int at = nmap_get(&where, r->a.worlds.v[id].name)->v;
+    r->cur = item_decl.v[at];
+    if (resolve_world(r, id, &items.v[at]->world)) return -1;
   }
   memset(out, 0, sizeof *out);
   out->name = r->name;

@@ -239,3 +239,63 @@ int wit_version_cmp(const char *a, const char *b) {
   if (!bpre) return -1;
   return cmp_pre(a, pa, b, pb);
 }
+
+/* ---- world item lookup ---- */
+static int key_eq(const wit_key *a, const wit_key *b) {
+  if (a->name || b->name) return a->name && b->name && !strcmp(a->name, b->name);
+  return a->iface == b->iface;
+}
+
+static uint32_t key_hash(const wit_key *k) {
+  uint32_t h = 2166136261u;
+  if (!k->name) return (uint32_t)k->iface * 2654435761u ^ 0x9e3779b9u;
+  for (const char *s = k->name; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static void keyidx_insert(wit_keyidx *x, const wit_witem *v, int i) {
+  uint32_t mask = (uint32_t)x->nslots - 1;
+  uint32_t s = key_hash(&v[i].key) & mask;
+  while (x->slots[s]) s = (s + 1) & mask;
+  x->slots[s] = i + 1;
+}
+
+static void keyidx_sync(wit_arena *m, wit_keyidx *x, const wit_witems *items) {
+  if (x->v != items->v || x->count > items->n || items->n * 2 > x->nslots) {
+    int ns = 64;
+    while (ns < items->n * 4) ns *= 2;
+    x->v = items->v;
+    x->slots = wit_alloc(m, sizeof(int) * (size_t)ns);
+    x->nslots = ns;
+    x->count = 0;
+  }
+  for (; x->count < items->n; x->count++) keyidx_insert(x, items->v, x->count);
+}
+
+int wit_witems_find(wit_arena *m, wit_keycache *c, const wit_witems *items, const wit_key *k) {
+  if (items->n < 32) {
+    for (int i = 0; i < items->n; i++)
+      if (key_eq(&items->v[i].key, k)) return i;
+    return -1;
+  }
+  wit_keyidx *x = NULL;
+  for (int i = 0; i < 4; i++)
+    if (c->e[i].v == items->v) x = &c->e[i];
+  if (!x) {
+    x = &c->e[c->next];
+    c->next = (c->next + 1) % 4;
+    memset(x, 0, sizeof *x);
+  }
+  keyidx_sync(m, x, items);
+  uint32_t mask = (uint32_t)x->nslots - 1;
+  for (uint32_t s = key_hash(k) & mask;; s = (s + 1) & mask) {
+    int e = x->slots[s];
+    if (!e) return -1;
+    if (key_eq(&items->v[e - 1].key, k)) return e - 1;
+  }
+}
+
+void wit_keycache_forget(wit_keycache *c, const wit_witems *items) {
+  for (int i = 0; i < 4; i++)
+    if (c->e[i].v == items->v) memset(&c->e[i], 0, sizeof c->e[i]);
+}

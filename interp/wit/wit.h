@@ -209,7 +209,23 @@ typedef struct wit_arenas {
   WIT_VEC(wit_typedef) types;
 } wit_arenas;
 
+/* Lookup of world items by key: linear for short lists, else through a hash index
+ * cached per item array (arrays only grow by appending; wit_keycache_forget after
+ * reordering one in place). */
+typedef struct wit_keyidx {
+  const wit_witem *v;
+  int count, nslots;
+  int *slots;
+} wit_keyidx;
+typedef struct wit_keycache {
+  wit_keyidx e[4];
+  int next;
+} wit_keycache;
+int wit_witems_find(wit_arena *m, wit_keycache *c, const wit_witems *items, const wit_key *k);
+void wit_keycache_forget(wit_keycache *c, const wit_witems *items);
+
 typedef struct wit_resolve {
+  wit_keycache keys;
   wit_arena mem;
   wit_arenas a;
   WIT_VEC(wit_package) packages;
