@@ -31,6 +31,14 @@ def ref(timeout: float = 10.0) -> WorkerEngine:
     return WorkerEngine("ref", [str(exe), "worker"], timeout=timeout)
 
 
+def ref_sanitize(timeout: float = 60.0) -> WorkerEngine:
+    """The `make sanitize` build (ASan + UBSan) of the ref worker."""
+    exe = ROOT / "build-sanitize" / "cmref"
+    if not exe.exists():
+        raise EngineUnavailable(f"engine ref-sanitize: {exe} is not built (run `make sanitize`)")
+    return WorkerEngine("ref-sanitize", [str(exe), "worker"], timeout=timeout)
+
+
 def fake(mode: str) -> Callable[..., WorkerEngine]:
     def make(timeout: float = 10.0) -> WorkerEngine:
         return WorkerEngine(f"fake-{mode}", [sys.executable, "-m", "harness.engines.fake_worker",
@@ -41,6 +49,7 @@ def fake(mode: str) -> Callable[..., WorkerEngine]:
 ENGINES: dict[str, Callable[..., Engine]] = {
     "node": node,
     "ref": ref,
+    "ref-sanitize": ref_sanitize,
     "fake-accept": fake("accept"),
     "fake-crash": fake("crash"),
     "fake-hang": fake("hang"),

@@ -194,12 +194,12 @@ bool cm_core_invoke(cm_store *s, cm_funcinst *f, const cm_value *args, cm_value 
   cm_value *saved_sp = s->sp;
   if ((size_t)(s->stack + s->stack_slots - s->sp) < (size_t)t->nparams + 64)
     return cm_trap_set(err, CM_TRAP_STACK_OVERFLOW);
-  memcpy(s->sp, args, t->nparams * sizeof *args);
+  if (t->nparams) memcpy(s->sp, args, t->nparams * sizeof *args);
   s->sp += t->nparams;
   exec_state st = {s, err, s->nframes};
   s->last_exn = NULL;
   bool ok = run(&st, f);
-  if (ok) memcpy(results, saved_sp, t->nresults * sizeof *results);
+  if (ok && t->nresults) memcpy(results, saved_sp, t->nresults * sizeof *results);
   s->sp = saved_sp;
   s->nframes = st.base_frames;
   return ok;
