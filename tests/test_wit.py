@@ -22,14 +22,6 @@ def cmref_wit(*args, cwd=None, timeout=20):
                           errors="replace", cwd=cwd, timeout=timeout)
 
 
-def test_c_unit_tests():
-    binary = ROOT / "build" / "tests" / "test_wit"
-    assert binary.exists(), "make build did not build build/tests/test_wit"
-    done = subprocess.run([binary], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "checks passed" in done.stdout
-
-
 BAD_INPUTS = {
     "unterminated-comment.wit": (b"package a:b;\n/* open /* nested */\n", "unterminated block comment"),
     "unterminated-string.wit": (b"package a:b;\n@external-id(\"abc", "unexpected end of file"),

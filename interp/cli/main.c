@@ -3,12 +3,14 @@
  *   cmref validate FILE.wasm
  *   cmref run FILE.wasm --invoke 'name(args)'
  *   cmref worker           (the harness's JSON-lines protocol on stdin/stdout)
+ *   cmref wit [--json] PATH  (WIT packages: interp/cli/wit_cmd.c)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/wit_cmd.h"
 #include "cmref.h"
 
 static int usage(void) {
@@ -16,7 +18,8 @@ static int usage(void) {
           "usage: cmref version\n"
           "       cmref validate FILE.wasm\n"
           "       cmref run FILE.wasm --invoke 'name(args)'\n"
-          "       cmref worker\n");
+          "       cmref worker\n"
+          "       cmref wit [--json] [--features F,G] [--all-features] PATH\n");
   return 2;
 }
 
@@ -30,5 +33,6 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "validate") == 0 && argc == 3) return cli_validate(argv[2]);
   if (strcmp(cmd, "run") == 0 && argc >= 3) return cli_run(argc - 2, argv + 2);
   if (strcmp(cmd, "worker") == 0) return cli_worker();
+  if (strcmp(cmd, "wit") == 0) return cli_wit(argc - 1, argv + 1);
   return usage();
 }

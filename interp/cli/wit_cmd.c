@@ -61,19 +61,3 @@ int cli_wit(int argc, char **argv) {
   wit_resolve_free(&r);
   return rc;
 }
-
-/* Until the CLI's main (interp/cli/main.c, owned by the core engineer) dispatches
- * `wit`, this hook runs `cmref wit ...` before main: glibc passes argc/argv to ELF
- * constructors. Without any other main, the weak main below reports usage. */
-__attribute__((constructor)) static void wit_early_dispatch(int argc, char **argv) {
-  if (argc >= 2 && argv && argv[1] && !strcmp(argv[1], "wit")) {
-    fflush(stdout);
-    exit(cli_wit(argc - 1, argv + 1));
-  }
-}
-
-__attribute__((weak)) int main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  return wit_usage();
-}
