@@ -162,6 +162,18 @@ def run_suite(args, suite, summary: Summary, conn, version: str, commit: str, ho
     progress.clear()
     if conn is not None:
         db.finish_run(conn, run_id)
+        if not args.files:
+            check_shrink(conn, args.engine, suite.name, run_id, s["directives"], summary)
+
+
+def check_shrink(conn, engine: str, suite: str, run_id: int, total: int, summary: Summary) -> None:
+    """Flag a whole-suite run with fewer directives than the previous one (DESIGN.md)."""
+    prev = db.previous_total(conn, engine, suite, run_id)
+    if prev is not None and total < prev[2]:
+        msg = (f"{suite}: this run has {total} directives, the previous run "
+               f"(#{prev[0]}, {prev[1]}) had {prev[2]}")
+        print(f"harness: warning: totals shrank: {msg}")
+        summary.doc.setdefault("warnings", []).append(f"totals shrank: {msg}")
 
 
 def write_summary(path: str, doc: dict) -> None:

@@ -153,3 +153,17 @@ def write_file(conn: sqlite3.Connection, run_id: int, fr) -> int:
         conn.execute("ROLLBACK")
         raise
     return file_id
+
+
+def previous_total(conn: sqlite3.Connection, engine: str, suite: str, before: int
+                   ) -> tuple[int, str, int] | None:
+    """(run id, started_at, directive count) of the last finished whole-suite run of
+    `engine` on `suite` before run `before`, or None."""
+    row = conn.execute(
+        "SELECT id, started_at FROM runs WHERE engine=? AND suite=? AND id<? AND finished_at"
+        " IS NOT NULL AND argv NOT LIKE '%--files%' ORDER BY id DESC LIMIT 1",
+        (engine, suite, before)).fetchone()
+    if row is None:
+        return None
+    (n,) = conn.execute("SELECT count(*) FROM directives WHERE run_id=?", (row[0],)).fetchone()
+    return row[0], row[1], n

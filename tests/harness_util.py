@@ -12,6 +12,7 @@ from harness.suites import suites_root
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
+ARMS = ROOT / "suites" / "local" / "harness" / "arms.wast"
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 needs_wabt = pytest.mark.skipif(shutil.which("wast2json") is None, reason="wabt is not installed")

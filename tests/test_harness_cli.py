@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from harness.runner import OUTCOMES
-from harness_util import DATA, ROOT, needs_core, needs_node, needs_wabt
+from harness_util import ARMS, DATA, ROOT, needs_core, needs_node, needs_wabt
 
 
 def run(*args, cwd=ROOT):
@@ -32,7 +32,11 @@ def check_outcome_dicts(summary):
 def test_summary_json_and_db_under_j2(tmp_path):
     db = tmp_path / "r.sqlite"
     out = tmp_path / "s.json"
-    p = run("--engine", "node", "--suite", str(DATA), "--files", "[aw]*.wast", "-j", "2",
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for src in (ARMS, DATA / "wrong.wast"):
+        (folder / src.name).write_bytes(src.read_bytes())
+    p = run("--engine", "node", "--suite", str(folder), "-j", "2",
             "--db", str(db), "--summary-json", str(out))
     assert p.returncode == 1, p.stderr            # wrong.wast fails
     summary = json.loads(out.read_text())
@@ -43,7 +47,7 @@ def test_summary_json_and_db_under_j2(tmp_path):
     assert suite["by_file"]["wrong.wast"]["fail"] == 11
     assert suite["outcomes"]["pass"] == sum(f["pass"] for f in suite["by_file"].values())
     fails = [line for line in p.stdout.splitlines() if ": fail: " in line]
-    assert len(fails) == 11 and all(line.startswith("tests/data/wrong.wast:") for line in fails)
+    assert len(fails) == 11 and all(line.startswith(f"{folder}/wrong.wast:") for line in fails)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = dict(conn.execute("SELECT outcome, count(*) FROM directives GROUP BY 1").fetchall())
@@ -89,3 +93,28 @@ def test_fake_accept_fails_every_rejection_in_core(tmp_path):
     malformed = core["by_kind"]["assert_malformed"]
     assert malformed["fail"] == 736       # every binary one; the 1077 text ones are wabt's
     assert malformed["pass"] == 1077
+
+
+@needs_wabt
+def test_shrinking_totals_are_flagged(tmp_path):
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for src in (ARMS, DATA / "faults.wast"):
+        (folder / src.name).write_bytes(src.read_bytes())
+    db = tmp_path / "r.sqlite"
+    assert run("--engine", "fake-accept", "--suite", str(folder), "--db", str(db)).returncode == 1
+    (folder / "faults.wast").unlink()
+    out = tmp_path / "s.json"
+    p = run("--engine", "fake-accept", "--suite", str(folder), "--db", str(db),
+            "--summary-json", str(out))
+    assert "totals shrank" in p.stdout
+    assert "had 31" in json.loads(out.read_text())["warnings"][0]
+
+
+@needs_wabt
+def test_output_snapshot(tmp_path):
+    """The runner's output for small inputs, on the deterministic fake engine."""
+    p = run("--engine", "fake-accept", "--suite", str(DATA / "wrong.wast"), str(ARMS), "--no-db")
+    snapshot = DATA / "fake-accept.out"
+    assert p.stdout == snapshot.read_text(), "update with: python -m harness run --engine " \
+        "fake-accept --suite tests/data/wrong.wast suites/local/harness/arms.wast --no-db"

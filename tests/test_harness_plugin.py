@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from harness_util import DATA, ROOT, needs_node, needs_wabt
+from harness_util import ARMS, DATA, ROOT, needs_node, needs_wabt
 
 
 def pytest_run(*args):
@@ -17,7 +17,7 @@ def pytest_run(*args):
 @needs_wabt
 def test_per_file_items_show_expected_and_actual(tmp_path):
     xml = tmp_path / "j.xml"
-    p = pytest_run("--wast-engine", "node", str(DATA / "arms.wast"), str(DATA / "wrong.wast"),
+    p = pytest_run("--wast-engine", "node", str(ARMS), str(DATA / "wrong.wast"),
                    f"--junitxml={xml}")
     assert p.returncode == 1
     assert "1 failed, 1 passed" in p.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from harness.engines import make_engine
-from harness_util import DATA, needs_node, needs_wabt, outcomes, run_wast
+from harness_util import ARMS, DATA, needs_node, needs_wabt, outcomes, run_wast
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def node():
 @needs_node
 @needs_wabt
 def test_every_arm_passes_on_node(node):
-    fr = run_wast(node, DATA / "arms.wast")
+    fr = run_wast(node, ARMS)
     assert fr.error is None
     kinds = {r.kind for r in fr.results}
     assert kinds >= {"module", "register", "action", "assert_return", "assert_trap",
@@ -40,7 +40,7 @@ def test_wrong_expectations_fail_on_node(node):
 @needs_node
 @needs_wabt
 def test_message_match_is_recorded_separately(node):
-    fr = run_wast(node, DATA / "arms.wast")
+    fr = run_wast(node, ARMS)
     trap = next(r for r in fr.results if r.kind == "assert_trap")
     assert trap.outcome == "pass" and trap.message_match is not None
 
@@ -66,7 +66,7 @@ def test_fault_isolation(mode, outcome):
 def test_fake_accept_fails_every_rejection(tmp_path):
     engine = make_engine("fake-accept")
     try:
-        fr = run_wast(engine, DATA / "arms.wast")
+        fr = run_wast(engine, ARMS)
     finally:
         engine.close()
     must_fail = {"assert_trap", "assert_exhaustion", "assert_invalid", "assert_unlinkable",
