@@ -534,25 +534,25 @@ bool cm_core_decode(const uint8_t *bytes, size_t len, cm_module **out, cm_error 
 
 void cm_module_free(cm_module *m) {
   if (!m) return;
-  for (uint32_t i = 0; i < m->ntypes; i++) {
+  for (uint32_t i = 0; m->types && i < m->ntypes; i++) {
     free(m->types[i].params);
     free(m->types[i].results);
   }
   free(m->types);
-  for (uint32_t i = 0; i < m->nimports; i++) {
+  for (uint32_t i = 0; m->imports && i < m->nimports; i++) {
     free(m->imports[i].module.str);
     free(m->imports[i].name.str);
   }
   free(m->imports);
-  for (uint32_t i = 0; i < m->nfuncs; i++) free(m->funcs[i].localdecls);
+  for (uint32_t i = 0; m->funcs && i < m->nfuncs; i++) free(m->funcs[i].localdecls);
   free(m->funcs);
   free(m->tables);
   free(m->mems);
   free(m->globals);
   free(m->tags);
-  for (uint32_t i = 0; i < m->nexports; i++) free(m->exports[i].name.str);
+  for (uint32_t i = 0; m->exports && i < m->nexports; i++) free(m->exports[i].name.str);
   free(m->exports);
-  for (uint32_t i = 0; i < m->nelems; i++) {
+  for (uint32_t i = 0; m->elems && i < m->nelems; i++) {
     free(m->elems[i].funcs);
     free(m->elems[i].exprs);
   }
