@@ -143,6 +143,8 @@ typedef struct cmc_index_entry {
   uint32_t def; /* index of the defining item in cmc_component.defs, or CMC_NONE */
 } cmc_index_entry;
 
+#define CMC_DEF_IMPORT 0xfffffffeu /* cmc_index_entry.def of an imported item */
+
 typedef struct cmc_space {
   cmc_index_entry *v;
   uint32_t len, cap;

@@ -79,23 +79,71 @@ static bool np_take_kebab(name_parser *p, bool lowercase) {
   return true;
 }
 
-static bool np_semver(name_parser *p, const char *s, size_t n) {
-  /* major.minor.patch(-pre)?(+build)? with numeric parts */
+/* a semver version (semver.org), with the reference semver parser's messages */
+static const char *semver_error(const char *s, size_t n, char *buf, size_t len) {
+  static const char *const parts[] = {"major", "minor", "patch"};
   size_t i = 0;
+  if (n == 0) return "empty string, expected a semver version";
   for (int part = 0; part < 3; part++) {
     size_t st = i;
+    if (i >= n) {
+      snprintf(buf, len, "unexpected end of input while parsing %s version number", parts[part]);
+      return buf;
+    }
     while (i < n && isdigit((unsigned char)s[i])) i++;
-    if (i == st || (s[st] == '0' && i - st > 1)) return np_fail(p, "`%s` is not a valid semver", s, n);
+    if (i == st) {
+      snprintf(buf, len, "unexpected character '%c' while parsing %s version number", s[i], parts[part]);
+      return buf;
+    }
+    if (s[st] == '0' && i - st > 1) {
+      snprintf(buf, len, "invalid leading zero in %s version number", parts[part]);
+      return buf;
+    }
     if (part < 2) {
-      if (i >= n || s[i] != '.') return np_fail(p, "`%s` is not a valid semver", s, n);
+      if (i >= n) {
+        snprintf(buf, len, "unexpected end of input while parsing %s version number", parts[part]);
+        return buf;
+      }
+      if (s[i] != '.') {
+        snprintf(buf, len, "unexpected character '%c' after %s version number", s[i], parts[part]);
+        return buf;
+      }
       i++;
     }
   }
-  if (i < n && s[i] != '-' && s[i] != '+') return np_fail(p, "`%s` is not a valid semver", s, n);
-  for (size_t k = i; k < n; k++)
-    if (!isalnum((unsigned char)s[k]) && s[k] != '-' && s[k] != '+' && s[k] != '.')
-      return np_fail(p, "`%s` is not a valid semver", s, n);
-  return true;
+  for (int section = 0; section < 2 && i < n; section++) {
+    char lead = section == 0 ? '-' : '+';
+    const char *what = section == 0 ? "pre-release identifier" : "build metadata";
+    if (s[i] != lead) {
+      if (section == 0 && s[i] == '+') continue;
+      snprintf(buf, len, "unexpected character '%c' after patch version number", s[i]);
+      return buf;
+    }
+    i++;
+    for (;;) {
+      size_t st = i;
+      while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-')) i++;
+      if (i == st) {
+        snprintf(buf, len, "empty identifier segment in %s", what);
+        return buf;
+      }
+      if (i < n && s[i] == '.') { i++; continue; }
+      break;
+    }
+    if (i < n && (section == 1 || s[i] != '+')) {
+      snprintf(buf, len, "unexpected character '%c' in %s", s[i], what);
+      return buf;
+    }
+  }
+  return NULL;
+}
+
+static bool np_semver(name_parser *p, const char *s, size_t n) {
+  char buf[160], msg[300];
+  const char *e = semver_error(s, n, buf, sizeof buf);
+  if (!e) return true;
+  snprintf(msg, sizeof msg, "`%%s` is not a valid semver: %s", e);
+  return np_fail(p, msg, s, n);
 }
 
 static bool np_pkg_path(name_parser *p, bool require_projection) {

@@ -325,6 +325,7 @@ static bool read_defvaltype(vcx *v, cmc_reader *r, scope *sc, uint8_t b, cmc_tid
     *out = new_type(v, CMC_T_PRIM);
     if (*out == CMC_NONE) return false;
     T(*out) = T(p);
+    T(*out).depth = 1;
     return true;
   }
   static const struct { uint8_t code; cmc_tkind kind; } kinds[] = {
@@ -902,7 +903,10 @@ static bool read_import(vcx *v, cmc_reader *r, scope *sc, bool decl) {
   if (v->opts->wasmtime && sc->kind == SC_COMPONENT && !sc->parent && e.sort == CMC_SORT_COMPONENT)
     return invalid(v, "root-level component imports are not supported");
   if (!add_extern(v, sc, true, &xn, &e)) return false;
-  return sp_push(v, sc, extern_space(&e), e.type);
+  if (!sp_push(v, sc, extern_space(&e), e.type)) return false;
+  cmc_space *s = &sc->sp[extern_space(&e)];
+  s->v[s->len - 1].def = CMC_DEF_IMPORT;
+  return true;
 }
 
 static bool read_exportdecl(vcx *v, cmc_reader *r, scope *sc) {
@@ -1387,8 +1391,9 @@ static bool read_instance(vcx *v, cmc_reader *r, scope *sc) {
 
 typedef struct canonopts {
   int encoding; /* -1: none given */
-  bool has_memory, mem64, has_realloc, has_post_return, async, has_callback;
+  bool has_memory, mem64, has_realloc, has_post_return, async, has_callback, gc, has_core_type;
   uint32_t memory, realloc, post_return, callback;
+  cmc_tid core_type;
 } canonopts;
 
 static cmc_tid core_ft(vcx *v, const char *params, const char *results) {
@@ -1466,6 +1471,18 @@ static bool read_opts(vcx *v, cmc_reader *r, scope *sc, canonopts *o) {
       if (o->async) return invalid(v, "canonical option `async` is specified more than once");
       o->async = true;
       break;
+    case 0x08:
+      if (o->gc) return invalid(v, "canonical option `gc` is specified more than once");
+      o->gc = true;
+      break;
+    case 0x09:
+      if (!cmc_read_u32(r, &x)) return false;
+      if (o->has_core_type) return invalid(v, "canonical option `core type` is specified more than once");
+      if (!sp_get(v, sc, CMC_SP_CORE_TYPE, x, &t)) return false;
+      if (T(t).kind != CMC_T_CORE_FUNC) return invalid(v, "core type index %u is not a function type", x);
+      o->has_core_type = true;
+      o->core_type = t;
+      break;
     case 0x07:
       if (!cmc_read_u32(r, &x)) return false;
       if (o->has_callback) return invalid(v, "canonical option `callback` is specified more than once");
@@ -1477,6 +1494,7 @@ static bool read_opts(vcx *v, cmc_reader *r, scope *sc, canonopts *o) {
       return cmc_malformed(r, "invalid leading byte (0x%x) for canonical option", b);
     }
   }
+  if (o->has_core_type && !o->gc) return invalid(v, "cannot specify `core-type` without `gc`");
   if (o->has_realloc && !o->has_memory)
     return invalid(v, "canonical option `realloc` requires `memory` to also be specified");
   if (o->has_callback && !o->async) return invalid(v, "cannot specify callback without async");
@@ -1605,6 +1623,8 @@ static bool canon_lift(vcx *v, cmc_reader *r, scope *sc) {
     if (!ok) return invalid(v, "canonical option `callback` uses a core function with an incorrect signature");
   }
   if (o.async && !T(ft).async) return invalid(v, "the `async` canonical option requires an async function type");
+  if (o.has_core_type) return invalid(v, "canonical option `core-type` is not allowed in `canon lift`");
+  if (o.gc) return sp_push(v, sc, CMC_SP_FUNC, ft); /* GC ABI signatures are not checked */
   if (!lowered_sig(v, ft, &o, true, &sig)) return false;
   const cmc_type *s = &T(sig), *c = &T(core);
   char a[200], bb[200];
@@ -1641,6 +1661,10 @@ static bool canon_lower(vcx *v, cmc_reader *r, scope *sc) {
   if (!sp_get(v, sc, CMC_SP_FUNC, fidx, &ft)) return false;
   if (!check_lower_opts(v, &o)) return false;
   if (o.async && !T(ft).async) return invalid(v, "the `async` canonical option requires an async function type");
+  if (o.gc) {
+    if (!o.has_core_type) return invalid(v, "cannot specify `gc` without also specifying a `core-type` for lowerings");
+    return sp_push(v, sc, CMC_SP_CORE_FUNC, o.core_type);
+  }
   if (!lowered_sig(v, ft, &o, false, &sig)) return false;
   return sp_push(v, sc, CMC_SP_CORE_FUNC, sig);
 }
@@ -1855,6 +1879,8 @@ static bool read_export(vcx *v, cmc_reader *r, scope *sc) {
     return cmc_malformed(r, "invalid leading byte (0x%x) for optional component export type", b);
   }
   if (!sortidx_type(v, sc, e.sort, idx, &e.type)) return false;
+  if (v->opts->wasmtime && !sc->parent && e.sort == CMC_SORT_FUNC && sc->sp[CMC_SP_FUNC].v[idx].def == CMC_DEF_IMPORT)
+    return invalid(v, "component export `%s` is a reexport of an imported function which is not implemented", xn.name);
   if (v->opts->wasmtime && !sc->parent && e.sort == CMC_SORT_COMPONENT)
     return invalid(v, "exporting a component from the root component is not supported");
   if (has_asc) {
