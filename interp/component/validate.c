@@ -1471,11 +1471,11 @@ static bool read_opts(vcx *v, cmc_reader *r, scope *sc, canonopts *o) {
       if (o->async) return invalid(v, "canonical option `async` is specified more than once");
       o->async = true;
       break;
-    case 0x08:
+    case 0x09:
       if (o->gc) return invalid(v, "canonical option `gc` is specified more than once");
       o->gc = true;
       break;
-    case 0x09:
+    case 0x08:
       if (!cmc_read_u32(r, &x)) return false;
       if (o->has_core_type) return invalid(v, "canonical option `core type` is specified more than once");
       if (!sp_get(v, sc, CMC_SP_CORE_TYPE, x, &t)) return false;
