@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "component/component.h"
 #include "core/embed.h"
 #include "core/numerics.h"
 
@@ -48,6 +49,20 @@ int cli_validate(const char *path) {
   if (!bytes) {
     fprintf(stderr, "cmref: cannot read %s\n", path);
     return 1;
+  }
+  if (cmc_comp_is_component(bytes, len)) {
+    cmc_comp_result res;
+    cmc_error cerr;
+    bool ok = cmc_comp_validate(bytes, len, NULL, &res, &cerr);
+    cmc_comp_free(&res);
+    free(bytes);
+    if (ok) {
+      printf("%s: valid\n", path);
+      return 0;
+    }
+    cmref_error err = {.kind = cerr.kind};
+    cmc_error_copy(err.message, sizeof err.message, &cerr);
+    return report(path, &err);
   }
   cmref_engine *e = cmref_engine_new();
   cmref_error err;

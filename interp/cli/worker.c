@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cmref.h"
+#include "component/component.h"
 
 static void reply(json_t *r) {
   char *s = json_dumps(r, JSON_COMPACT);
@@ -28,9 +29,32 @@ static json_t *ok_int(json_t *id, const char *key, int v) {
   return json_pack("{s:O, s:{s:i}}", "id", id, "ok", key, v);
 }
 
+/* Components are decoded and validated; instantiating them is not implemented yet, so a
+ * valid component answers `unsupported`. Optional request fields: "profile": "wasmtime"
+ * (wasmtime's extra rules) and "features": {"component_model_implements": false}. */
+static json_t *load_component(json_t *id, json_t *req) {
+  const char *path = json_string_value(json_object_get(req, "path"));
+  size_t len;
+  unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;
+  if (!bytes) return json_pack("{s:O, s:s}", "id", id, "fatal", "cannot read component file");
+  const char *profile = json_string_value(json_object_get(req, "profile"));
+  json_t *impl = json_object_get(json_object_get(req, "features"), "component_model_implements");
+  cmc_comp_options opts = {profile && strcmp(profile, "wasmtime") == 0, json_is_false(impl)};
+  cmc_comp_result res;
+  cmc_error cerr;
+  bool ok = cmc_comp_validate(bytes, len, &opts, &res, &cerr);
+  cmc_comp_free(&res);
+  free(bytes);
+  if (!ok) {
+    cmref_error err = {.kind = cerr.kind};
+    cmc_error_copy(err.message, sizeof err.message, &cerr);
+    return error_reply(id, &err);
+  }
+  return json_pack("{s:O, s:s}", "id", id, "unsupported", "component instantiation is not implemented yet");
+}
+
 static json_t *do_load(cmref_engine *e, json_t *id, json_t *req) {
-  if (json_is_true(json_object_get(req, "component")))
-    return json_pack("{s:O, s:s}", "id", id, "unsupported", "components are not implemented yet");
+  if (json_is_true(json_object_get(req, "component"))) return load_component(id, req);
   const char *path = json_string_value(json_object_get(req, "path"));
   size_t len;
   unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;

@@ -182,6 +182,8 @@ typedef struct cmc_comp_result {
 bool cmc_comp_validate(const uint8_t *bytes, size_t size, const cmc_comp_options *opts,
                       cmc_comp_result *res, cmc_error *err);
 void cmc_comp_free(cmc_comp_result *res);
+/* copies err's message into buf (truncated, NUL-terminated) */
+void cmc_error_copy(char *buf, size_t len, const cmc_error *err);
 
 /* true if bytes start with the component preamble's layer (0x01 0x00) */
 bool cmc_comp_is_component(const uint8_t *bytes, size_t size);

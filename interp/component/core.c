@@ -4,6 +4,8 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation" /* messages are truncated on purpose */
 #endif
 #include "component/core.h"
+#include "core/module.h"
+#include "core/validate.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -511,9 +513,17 @@ bool cmc_core_module_type(cmc_reader *outer, cmc_types *t, const uint8_t *bytes,
   return true;
 }
 
+/* The module's sections were already read by cmc_core_module_type. The core decoder does
+ * not know every proposal the component suites' modules use yet (threads' shared memories,
+ * memory64, typed function references, table initialisers): when it cannot decode a module
+ * that the scan above read, the module's code is left unchecked rather than rejected (a known
+ * gap, see the issue's closing note). Modules it decodes are core-validated. */
 bool cmc_core_module_validate(const uint8_t *bytes, size_t len, cmc_error *err) {
-  (void)bytes;
-  (void)len;
-  (void)err;
-  return true; /* the core validator is hooked in here once it exists */
+  cm_module *m = NULL;
+  cm_error cerr = {0};
+  if (!cm_core_decode(bytes, len, &m, &cerr)) return true;
+  bool ok = cm_core_validate(m, &cerr);
+  cm_module_free(m);
+  if (!ok) return cmc_fail(err, cerr.kind == CMREF_OK ? CMREF_INVALID : cerr.kind, "%s", cerr.message);
+  return true;
 }

@@ -2083,3 +2083,11 @@ void cmc_comp_free(cmc_comp_result *res) {
   cmc_arena_free(&res->arena);
   res->root = NULL;
 }
+
+void cmc_error_copy(char *buf, size_t len, const cmc_error *err) {
+  size_t n = strlen(err->message);
+  if (len == 0) return;
+  if (n >= len) n = len - 1;
+  memcpy(buf, err->message, n);
+  buf[n] = 0;
+}
