@@ -522,7 +522,8 @@ bool cmc_core_module_validate(const uint8_t *bytes, size_t len, cmc_error *err) 
   cm_module *m = NULL;
   cm_error cerr = {0};
   if (!cm_core_decode(bytes, len, &m, &cerr)) return true;
-  bool ok = cm_core_validate(m, &cerr);
+  cm_core_features features = cm_core_features_all();
+  bool ok = cm_core_validate_with(m, &features, &cerr);
   cm_module_free(m);
   if (!ok) return cmc_fail(err, cerr.kind == CMREF_OK ? CMREF_INVALID : cerr.kind, "%s", cerr.message);
   return true;
