@@ -46,10 +46,16 @@ def fake(mode: str) -> Callable[..., WorkerEngine]:
     return make
 
 
+def wasmtime(timeout: float = 10.0) -> Engine:
+    from harness.engines.wasmtime import WasmtimeEngine   # wasmtime's CLI, whole scripts
+    return WasmtimeEngine(timeout=max(60.0, 30 * timeout))
+
+
 ENGINES: dict[str, Callable[..., Engine]] = {
     "node": node,
     "ref": ref,
     "ref-sanitize": ref_sanitize,
+    "wasmtime": wasmtime,
     "fake-accept": fake("accept"),
     "fake-crash": fake("crash"),
     "fake-hang": fake("hang"),

@@ -116,6 +116,9 @@ class WasmtimeEngine:
             self._version = (out.stdout or out.stderr).strip() or "unknown"
         return self._version
 
+    def close(self) -> None:
+        """Nothing to close: every script runs in its own wasmtime process."""
+
     def command(self, script: Path, text: str) -> tuple[list[str], dict[str, str]]:
         """The wasmtime command line and extra environment for one script."""
         profile = find_profile(script)
