@@ -42,18 +42,27 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="show at most N differences per pair")
 
 
+# Kinds whose `actual` is what the engine returned: a different value is a difference even
+# when both runs give the same outcome. For the other kinds `actual` is an error kind, which
+# engines may tell apart more or less finely (node has one CompileError for malformed and
+# invalid); those are compared only when neither run passed.
+VALUE_KINDS = ("assert_return", "action")
+
+
 def differences(a_rows: list[rd.Row], b_rows: list[rd.Row]) -> list[Difference]:
     """Every directive whose outcome or value differs, or that only one side has."""
-    a = {r.key: r for r in a_rows}
-    b = {r.key: r for r in b_rows}
     out: list[Difference] = []
-    for key in sorted(set(a) | set(b)):
-        ra, rb = a.get(key), b.get(key)
-        if ra is None or rb is None or ra.outcome != rb.outcome or \
-                (ra.actual is not None and rb.actual is not None and ra.actual != rb.actual):
-            kind = (ra or rb).kind
-            out.append(Difference(key[0], key[1], kind, ra, rb))
+    for ra, rb in rd.align(a_rows, b_rows):
+        if ra is None or rb is None or ra.outcome != rb.outcome or _values_differ(ra, rb):
+            r = ra or rb
+            out.append(Difference(r.file, r.line, r.kind, ra, rb))
     return out
+
+
+def _values_differ(ra: rd.Row, rb: rd.Row) -> bool:
+    if ra.actual is None or rb.actual is None or ra.actual == rb.actual:
+        return False
+    return ra.kind in VALUE_KINDS or ra.outcome != "pass"
 
 
 def resolve(conn, spec: str, suite: str | None) -> dict[str, rd.Run]:
@@ -139,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
     for ra, rb in todo:
         a_rows, b_rows = rd.load_rows(conn, ra.id), rd.load_rows(conn, rb.id)
         diffs = differences(a_rows, b_rows)
-        total = len({r.key for r in a_rows} | {r.key for r in b_rows})
+        total = len(rd.align(a_rows, b_rows))
         print(format_pair(ra, rb, diffs, total, args.limit))
         differ |= bool(diffs)
     return 1 if differ else 0

@@ -208,13 +208,13 @@ def tally_run(rows: list[rd.Row], nyi: set[str]) -> tuple:
 
 def changes_between(old: list[rd.Row], new: list[rd.Row]) -> list[Change]:
     """Directives whose outcome changed, appeared or disappeared between two runs."""
-    before = {r.key: r for r in old}
-    after = {r.key: r for r in new}
-    out = [Change(r.file, r.line, r.kind, before[k].outcome if k in before else "(absent)", r.outcome)
-           for k, r in after.items() if k not in before or before[k].outcome != r.outcome]
-    out += [Change(r.file, r.line, r.kind, r.outcome, "(absent)")
-            for k, r in before.items() if k not in after]
-    return sorted(out, key=lambda c: (c.file, c.line))
+    out = []
+    for a, b in rd.align(old, new):
+        if a is None or b is None or a.outcome != b.outcome:
+            r = b or a
+            out.append(Change(r.file, r.line, r.kind, a.outcome if a else "(absent)",
+                              b.outcome if b else "(absent)"))
+    return out
 
 
 class SourceReader:

@@ -125,3 +125,38 @@ def run_totals(conn: sqlite3.Connection) -> dict[int, Counter]:
 def run_files(conn: sqlite3.Connection, run_id: int) -> list[str]:
     return [r[0] for r in conn.execute("SELECT path FROM files WHERE run_id = ? ORDER BY path",
                                        (run_id,))]
+
+
+def align(a_rows: list[Row], b_rows: list[Row]) -> list[tuple[Row | None, Row | None]]:
+    """Pairs of the same directive in two runs, by file.
+
+    When a file has the same directives (count and kinds, in order) in both runs they are
+    paired by position, so engines that report a multi-line directive's line differently
+    still line up. Otherwise by line (and order within a line); a directive only one run has
+    is paired with None.
+    """
+    by_file_a: dict[str, list[Row]] = {}
+    by_file_b: dict[str, list[Row]] = {}
+    for r in a_rows:
+        by_file_a.setdefault(r.file, []).append(r)
+    for r in b_rows:
+        by_file_b.setdefault(r.file, []).append(r)
+    out: list[tuple[Row | None, Row | None]] = []
+    for file in sorted(set(by_file_a) | set(by_file_b)):
+        fa, fb = by_file_a.get(file, []), by_file_b.get(file, [])
+        if len(fa) == len(fb) and [r.kind for r in fa] == [r.kind for r in fb]:
+            out += list(zip(fa, fb))
+            continue
+        ka, kb = _line_keys(fa), _line_keys(fb)
+        for key in sorted(set(ka) | set(kb)):
+            out.append((ka.get(key), kb.get(key)))
+    return out
+
+
+def _line_keys(rows: list[Row]) -> dict[tuple[int, int], Row]:
+    seen: Counter = Counter()
+    out = {}
+    for r in rows:
+        out[(r.line, seen[r.line])] = r
+        seen[r.line] += 1
+    return out

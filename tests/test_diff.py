@@ -87,3 +87,26 @@ def test_unknown_run_exits_2(dbpath):
     out = run_cli("ref", "wasmtime", "--db", str(dbpath))
     assert out.returncode == 2
     assert "no run of engine 'wasmtime'" in out.stderr
+
+
+def test_real_runs_node_vs_fake_accept(tmp_path):
+    """Two real runs of one core file: node passes it; fake-accept accepts every module, so
+    exactly the file's assert_invalid directives (wast2json's own list) differ."""
+    import json
+    from harness.report import suites_root
+    path = suites_root() / "core" / "unreached-invalid.wast"
+    dbfile = tmp_path / "r.sqlite"
+    for engine in ("node", "fake-accept"):
+        subprocess.run([sys.executable, "-m", "harness", "run", "--engine", engine, "--suite", "core",
+                        "--files", path.name, "--db", str(dbfile), "--quiet"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    subprocess.run(["wast2json", str(path), "-o", str(tmp_path / "x.json")], check=True)
+    commands = json.loads((tmp_path / "x.json").read_text())["commands"]
+    invalid = [c["line"] for c in commands if c["type"] == "assert_invalid"]
+    assert len(invalid) > 100
+    out = run_cli("node", "fake-accept", "--db", str(dbfile))
+    assert out.returncode == 1, out.stderr
+    rows = [ln.split() for ln in out.stdout.splitlines() if ln.strip()[:1].isdigit()]
+    assert [int(r[0]) for r in rows] == invalid
+    assert all(r[1:4] == ["assert_invalid", "pass", "fail"] for r in rows)
+    assert f"{len(invalid)} of {len(commands)} directives differ" in out.stdout

@@ -172,3 +172,21 @@ def test_splitter_names_the_line_of_bad_syntax(text, line):
 def test_splitter_skips_comments_and_strings():
     text = ';; (not this)\n(module (; ( ;) ";; )" (func))\n(;\n(; nested ;)\n;)\n(register "x" ")(")\n'
     assert [(d.line, d.kind) for d in ww.split_directives(text)] == [(2, "module"), (6, "register")]
+
+
+def test_harness_run_engine_wasmtime_records_every_directive(tmp_path):
+    """`harness run --engine wasmtime` (the fake on PATH via CMREF_WASMTIME) into the DB."""
+    import sys
+    from harness import report_data as rd
+    dbfile = tmp_path / "r.sqlite"
+    env = {**os.environ, "CMREF_WASMTIME": str(FAKE)}
+    out = subprocess.run([sys.executable, "-m", "harness", "run", "--engine", "wasmtime", "--suite",
+                          str(SCRIPTS), "--files", "mixed.wast", "--db", str(dbfile)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr          # three directives fail
+    assert "12 directives: pass 9, fail 3" in out.stdout
+    conn = rd.connect(dbfile)
+    run = rd.list_runs(conn)[0]
+    assert run.engine == "wasmtime" and run.engine_version.startswith("wasmtime 38.0.3")
+    rows = rd.load_rows(conn, run.id)
+    assert [(r.line, r.outcome) for r in rows if r.outcome != "pass"] == [(6, "fail"), (10, "fail"), (14, "fail")]

@@ -11,6 +11,7 @@ DEBIAN_PKGS=(
   python3-venv python3-pytest python3-pytest-xdist python3-pytest-timeout
   python3-jinja2 python3-matplotlib
   binaryen                # wasm-opt -ttf for differential fuzzing
+  chromium                # headless browser: the HTML report's rendering test
 )
 # node and npm: the component text encoder and the node / jco engines. Any install that
 # provides the commands will do (Debian's nodejs/npm when absent).
