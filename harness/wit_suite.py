@@ -215,8 +215,9 @@ def normalize(doc: dict) -> dict:
     return Normalizer(doc).resolve()
 
 
-def first_difference(a, b, path="$") -> str | None:
-    """A short description of where two normalised documents first differ."""
+def first_difference(a, b, path="$", ordered=True) -> str | None:
+    """A short description of where two normalised documents first differ; with
+    ordered=False the order of keys inside objects is not compared."""
     if type(a) is not type(b):
         return f"{path}: expected {json.dumps(a)[:200]}, got {json.dumps(b)[:200]}"
     if isinstance(a, dict):
@@ -225,15 +226,15 @@ def first_difference(a, b, path="$") -> str | None:
                 return f"{path}.{k}: missing"
             if k not in a:
                 return f"{path}.{k}: unexpected"
-            d = first_difference(a[k], b[k], f"{path}.{k}")
+            d = first_difference(a[k], b[k], f"{path}.{k}", ordered)
             if d:
                 return d
-        if list(a) != list(b):
+        if ordered and list(a) != list(b):
             return f"{path}: key order {list(a)} != {list(b)}"
         return None
     if isinstance(a, list):
         for i, (x, y) in enumerate(zip(a, b)):
-            d = first_difference(x, y, f"{path}[{i}]")
+            d = first_difference(x, y, f"{path}[{i}]", ordered)
             if d:
                 return d
         if len(a) != len(b):

@@ -213,3 +213,55 @@ def test_mutated_suite_files_never_crash(tmp_path):
             assert done.stderr.strip()
         else:
             json.loads(done.stdout)
+
+
+# ---- printing WIT ----
+
+@needs_suite
+def test_print_round_trips_every_success_case(tmp_path):
+    """`cmref wit PATH` prints the Resolve as WIT; parsing that text back gives the same
+    Resolve (after normalisation, key order aside), and printing it again the same text."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "ui").symlink_to(UI)
+    checked = 0
+    for case in wit_suite.find_cases(UI):
+        if case.fail:
+            continue
+        path = f"tests/ui/{case.rel}"
+        first = cmref_wit("--features", "active", "--json", path, cwd=tmp_path)
+        if first.returncode != 0:
+            continue  # the wasm-encoded packages (see test_wit_parser_suite)
+        text = cmref_wit("--features", "active", path, cwd=tmp_path)
+        assert text.returncode == 0, (case.rel, text.stderr)
+        (tmp_path / "printed.wit").write_text(text.stdout)
+        again = cmref_wit("--features", "active", "--json", "printed.wit", cwd=tmp_path)
+        assert again.returncode == 0, (case.rel, again.stderr, text.stdout)
+        diff = wit_suite.first_difference(wit_suite.normalize(json.loads(first.stdout)),
+                                          wit_suite.normalize(json.loads(again.stdout)),
+                                          ordered=False)
+        assert diff is None, (case.rel, diff)
+        reprinted = cmref_wit("--features", "active", "printed.wit", cwd=tmp_path)
+        assert reprinted.stdout == cmref_wit("--features", "active", "printed.wit",
+                                             cwd=tmp_path).stdout
+        checked += 1
+    assert checked == 72
+
+
+def test_print_layout(tmp_path):
+    src = ("package a:b@1.0.0;\n"
+           "/// docs\ninterface i {\n  use j.{t as u};\n  @since(version = 1.0.0)\n"
+           "  resource r { constructor(); m: func() -> list<u>; s: static async func(); }\n"
+           "  f: func(%type: option<r>) -> result<_, string>;\n}\n"
+           "interface j { type t = u8; enum e { a, b } }\n"
+           "world w { import i; export run: func(); }\n")
+    (tmp_path / "x.wit").write_text(src)
+    done = cmref_wit("x.wit", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "package a:b@1.0.0;\n\n"
+        "interface j {\n  type t = u8;\n\n  enum e {\n    a,\n    b,\n  }\n}\n\n"
+        "/// docs\ninterface i {\n  use j.{t as u};\n\n  @since(version = 1.0.0)\n"
+        "  resource r {\n    constructor();\n    m: func() -> list<u>;\n"
+        "    s: static async func();\n  }\n\n"
+        "  f: func(%type: option<r>) -> result<_, string>;\n}\n\n"
+        "world w {\n  import j;\n  import i;\n\n  export run: func();\n}\n")

@@ -3,7 +3,8 @@
  * Parses and resolves the WIT package at PATH (a file, or a directory with an
  * optional deps/ folder) the way wit-parser's `Resolve::push_path` does. With
  * --json it prints the whole Resolve in wit-parser's JSON shape; otherwise it
- * prints the resolved packages' names. An error prints wit-parser's rendering
+ * prints it as WIT, as `wasm-tools component wit` does (the main package, then
+ * the others as nested `package ns:name { ... }` blocks). An error prints wit-parser's rendering
  * (message, file:line:column, source line) on stderr and exits with status 1.
  */
 #include <stdio.h>
@@ -42,7 +43,8 @@ int cli_wit(int argc, char **argv) {
   }
   if (!path) { wit_resolve_free(&r); return wit_usage(); }
   int rc = 0;
-  if (wit_push_path(&r, path) < 0) {
+  int pkg = wit_push_path(&r, path);
+  if (pkg < 0) {
     char *msg = wit_render_error(&r);
     fprintf(stderr, "%s\n", msg ? msg : "error");
     free(msg);
@@ -53,10 +55,18 @@ int cli_wit(int argc, char **argv) {
     else rc = 1;
     free(s);
   } else {
-    for (int i = 0; i < r.packages.n; i++) {
-      char *n = wit_pkgname_str(&r.mem, &r.packages.v[i].name);
-      printf("%s\n", n);
+    /* as `wasm-tools component wit`: the main package, then every other one nested */
+    int *nested = wit_alloc(&r.mem, sizeof(int) * (size_t)(r.packages.n + 1));
+    int n = 0;
+    for (int i = 0; i < r.packages.n; i++)
+      if (i != pkg) nested[n++] = i;
+    char *s = wit_print(&r, pkg, nested, n);
+    if (s) fputs(s, stdout);
+    else {
+      fprintf(stderr, "cmref wit: the resolved package cannot be printed as WIT\n");
+      rc = 1;
     }
+    free(s);
   }
   wit_resolve_free(&r);
   return rc;

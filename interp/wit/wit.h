@@ -249,6 +249,10 @@ char *wit_render_error(wit_resolve *r);
 /* The Resolve as JSON in wit-parser's serde shape (caller frees). */
 char *wit_resolve_json(wit_resolve *r);
 
+/* The package `main_pkg` as WIT text, then `nested` packages as `package x { }` blocks,
+ * laid out as wit-component's WitPrinter does (caller frees; NULL if not printable). */
+char *wit_print(wit_resolve *r, int main_pkg, const int *nested, int nnested);
+
 /* ---- internals shared between the stages ---- */
 int wit_error_at(wit_error *e, wit_arena *m, wit_span span, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
