@@ -78,8 +78,9 @@ class Engine(Protocol):
     def version(self) -> str: ...
     def reset(self) -> None:
         """Start a fresh store: no modules, no instances, only the host modules registered."""
-    def load(self, path: str, *, component: bool) -> Handle:
-        """Decode and validate the binary at `path`. Raises EngineError(malformed|invalid)."""
+    def load(self, path: str, *, component: bool, features: dict | None = None) -> Handle:
+        """Decode and validate the binary at `path`. Raises EngineError(malformed|invalid).
+        `features`: the file's feature switches (`;;!` lines), when it has any."""
     def instantiate(self, module: Handle) -> Handle:
         """Instantiate against the registered names. Raises unlinkable/uninstantiable/trap."""
     def register(self, name: str, instance: Handle) -> None: ...

@@ -109,6 +109,10 @@ class Runner:
     # ---- driving a file ----------------------------------------------------------------
     def run(self, doc: dict, folder: Path) -> list[Result]:
         self.folder = folder
+        # Per-file feature switches (wasmtime's `;;!` lines, e.g. multi_memory = true),
+        # passed to the engine with each core module load.
+        self.features = {k: v for k, v in (doc.get("requirements") or {}).items()
+                         if isinstance(v, bool)}
         self.state = FileState()
         cmds = doc["commands"]
         results: list[Result] = []
@@ -215,7 +219,8 @@ class Runner:
         return str(self.folder / cmd["filename"])
 
     def load(self, cmd: dict) -> Ref:
-        handle = self.engine.load(self.path(cmd), component=bool(cmd.get("component")))
+        kw = {"features": self.features} if getattr(self, "features", None) else {}
+        handle = self.engine.load(self.path(cmd), component=bool(cmd.get("component")), **kw)
         return Ref(handle, self.generation, cmd["line"])
 
     def instantiate(self, module: Ref, line: int) -> Ref:
@@ -409,7 +414,10 @@ class Runner:
             verdict = self.front_end_verdict(cmd, kind[len("assert_"):])
             if verdict is not None:
                 return verdict
-            return {"op": "load", "path": self.path(cmd), "component": bool(cmd.get("component"))}
+            req = {"op": "load", "path": self.path(cmd), "component": bool(cmd.get("component"))}
+            if self.features:
+                req["features"] = self.features
+            return req
         action = cmd.get("action")
         if action is None:
             raise NotRun(f"{kind} without an action is not supported")
@@ -443,7 +451,8 @@ class Runner:
             return {"results": self.engine.invoke(req["instance"], req["field"], req["args"])}
         if req["op"] == "get":
             return {"results": [self.engine.get(req["instance"], req["field"])]}
-        return {"module": self.engine.load(req["path"], component=req["component"])}
+        kw = {"features": req["features"]} if req.get("features") else {}
+        return {"module": self.engine.load(req["path"], component=req["component"], **kw)}
 
     def do_action(self, cmd: dict, reply: Any) -> Result:
         got = results_of(reply)

@@ -164,8 +164,9 @@ class WorkerEngine:
     def reset(self) -> None:
         self.call("reset")
 
-    def load(self, path: str, *, component: bool) -> Handle:
-        return self.call("load", path=path, component=component)["module"]
+    def load(self, path: str, *, component: bool, features: dict | None = None) -> Handle:
+        extra = {"features": features} if features else {}
+        return self.call("load", path=path, component=component, **extra)["module"]
 
     def instantiate(self, module: Handle) -> Handle:
         return self.call("instantiate", module=module)["instance"]

@@ -59,8 +59,11 @@ static json_t *do_load(cmref_engine *e, json_t *id, json_t *req) {
   size_t len;
   unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;
   if (!bytes) return json_pack("{s:O, s:s}", "id", id, "fatal", "cannot read module file");
+  /* optional "features": {"multi_memory": true} (wasmtime's `;;!` names) */
+  json_t *features = json_object_get(req, "features");
+  unsigned mask = json_is_true(json_object_get(features, "multi_memory")) ? CMREF_FEATURE_MULTI_MEMORY : 0;
   cmref_error err;
-  int h = cmref_load_module(e, bytes, len, &err);
+  int h = cmref_load_module_ex(e, bytes, len, mask, &err);
   free(bytes);
   return h < 0 ? error_reply(id, &err) : ok_int(id, "module", h);
 }

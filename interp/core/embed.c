@@ -79,13 +79,20 @@ int cmref_reset(cmref_engine *e, cmref_error *err) {
 }
 
 int cmref_load_module(cmref_engine *e, const unsigned char *bytes, size_t len, cmref_error *err) {
+  return cmref_load_module_ex(e, bytes, len, 0, err);
+}
+
+int cmref_load_module_ex(cmref_engine *e, const unsigned char *bytes, size_t len,
+                         unsigned features, cmref_error *err) {
   cm_module *m;
   cm_error cerr;
+  cm_core_features f = cm_core_features_wasm2();
+  f.multi_memory = (features & CMREF_FEATURE_MULTI_MEMORY) != 0;
   if (!cm_core_decode(bytes, len, &m, &cerr)) {
     copy_error(err, &cerr);
     return -1;
   }
-  if (!cm_core_validate(m, &cerr)) {
+  if (!cm_core_validate_with(m, &f, &cerr)) {
     cm_module_free(m);
     copy_error(err, &cerr);
     return -1;

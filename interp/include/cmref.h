@@ -50,8 +50,17 @@ void cmref_engine_free(cmref_engine *e);
 /* A fresh store with only the host module `spectest` registered. */
 int cmref_reset(cmref_engine *e, cmref_error *err);
 
-/* Decodes and validates a core module; returns its handle (>= 0) or -1 with err. */
+/* Decodes and validates a core module (Wasm 2.0 + exception handling + SIMD, the pinned
+ * core suite's rules); returns its handle (>= 0) or -1 with err. */
 int cmref_load_module(cmref_engine *e, const unsigned char *bytes, size_t len, cmref_error *err);
+
+/* Proposals that change what is valid and are off by default (bit flags). */
+enum { CMREF_FEATURE_MULTI_MEMORY = 1 };
+#define CMREF_FEATURES_ALL CMREF_FEATURE_MULTI_MEMORY
+
+/* The same with extra features (a CMREF_FEATURE_* mask). */
+int cmref_load_module_ex(cmref_engine *e, const unsigned char *bytes, size_t len,
+                         unsigned features, cmref_error *err);
 
 /* Instantiates a module against the registered names; returns an instance handle or -1. */
 int cmref_instantiate(cmref_engine *e, int module, cmref_error *err);
