@@ -84,6 +84,8 @@ static void expect_bytes(const char *name, const uint8_t *bytes, size_t len, boo
   bool ok = cm_core_decode(bytes, len, &m, &err) && cm_core_validate_with(m, &f, &err);
   cmref_errkind got = ok ? CMREF_OK : err.kind;
   checks++;
+  if (getenv("CMREF_VERBOSE"))
+    printf("%-45s %s %s\n", name, cmref_errkind_name(got), ok ? "" : err.message);
   if (got != kind || (msg && !strstr(err.message, msg))) {
     failures++;
     printf("FAIL %s: got %s \"%s\", want %s \"%s\"\n", name, cmref_errkind_name(got),
@@ -266,6 +268,48 @@ static void test_deep_nesting(void) {
   free(body.p);
 }
 
+/* Tables (reference types, several tables), bulk memory, SIMD through the SIMD table. */
+#define TABLES SEC(4, "\x02\x70\x00\x01\x6f\x00\x01") /* 0: funcref, 1: externref */
+static void test_tables_bulk_simd(void) {
+  VALID("table.get/set/size/grow/fill", TYPES, FUNC("\x00"), TABLES,
+        CODE("\x00\x41\x00\x41\x00\x25\x01\x26\x01" /* table.set 1 (table.get 1 0) */
+             "\xfc\x10\x00\x1a"                         /* drop (table.size 0) */
+             "\xd0\x6f\x41\x01\xfc\x0f\x01\x1a"     /* drop (table.grow 1 null 1) */
+             "\x41\x00\xd0\x70\x41\x01\xfc\x11\x00" /* table.fill 0 0 null 1 */
+             "\x0b"));
+  INVALID("table.set externref into funcref table", "type mismatch", TYPES, FUNC("\x00"),
+          TABLES, CODE("\x00\x41\x00\xd0\x6f\x26\x00\x0b"));
+  INVALID("table.copy across element types", "type mismatch", TYPES, FUNC("\x00"), TABLES,
+          CODE("\x00\x41\x00\x41\x00\x41\x00\xfc\x0e\x00\x01\x0b"));
+  INVALID("table.init into externref table", "type mismatch", TYPES, FUNC("\x00"), TABLES,
+          SEC(9, "\x01\x01\x00\x01\x00"),
+          CODE("\x00\x41\x00\x41\x00\x41\x00\xfc\x0c\x00\x01\x0b"));
+  INVALID("unknown table 2", "unknown table 2", TYPES, FUNC("\x01"), TABLES,
+          CODE("\x00\xfc\x10\x02\x0b"));
+  INVALID("ref.is_null of i32", "type mismatch", TYPES, FUNC("\x01"),
+          CODE("\x00\x41\x00\xd1\x0b"));
+  INVALID("memory.fill without memory", "unknown memory 0", TYPES, FUNC("\x00"),
+          CODE("\x00\x41\x00\x41\x00\x41\x00\xfc\x0b\x00\x0b"));
+  VALID("memory.copy", TYPES, FUNC("\x00"), MEM1,
+        CODE("\x00\x41\x00\x41\x00\x41\x00\xfc\x0a\x00\x00\x0b"));
+  expect("data.drop without data count section", false, CMREF_MALFORMED,
+         "data count section required",
+         SECS(TYPES, FUNC("\x00"), MEM1, CODE("\x00\xfc\x09\x00\x0b"),
+              SEC(11, "\x01\x01\x00")));
+  /* SIMD: i32x4.extract_lane (0xfd 0x1b) of a splat; lane 4 is out of range. */
+  VALID("i32x4.extract_lane 3", TYPES, FUNC("\x01"),
+        CODE("\x00\x41\x01\xfd\x11\xfd\x1b\x03\x0b"));
+  INVALID("i32x4.extract_lane 4", "invalid lane index", TYPES, FUNC("\x01"),
+          CODE("\x00\x41\x01\xfd\x11\xfd\x1b\x04\x0b"));
+  INVALID("i32x4.splat of i64", "type mismatch", TYPES, FUNC("\x00"),
+          CODE("\x00\x42\x01\xfd\x11\x1a\x0b"));
+  INVALID("v128.load alignment", "alignment must not be larger than natural", TYPES,
+          FUNC("\x00"), MEM1, CODE("\x00\x41\x00\xfd\x00\x05\x00\x1a\x0b"));
+  VALID("v128.const global", SEC(6, "\x01\x7b\x00\xfd\x0c"
+                                    "\x00\x00\x00\x00\x00\x00\x00\x00"
+                                    "\x00\x00\x00\x00\x00\x00\x00\x00\x0b"));
+}
+
 /* Implementation limit: at most 1000 parameters / results per function type. */
 static void test_type_arity_limit(void) {
   for (uint32_t n = 1000; n <= 1001; n++) {
@@ -287,6 +331,7 @@ int main(void) {
   test_blocks();
   test_module();
   test_exceptions();
+  test_tables_bulk_simd();
   test_deep_nesting();
   test_type_arity_limit();
   printf("test_validate: %d/%d checks passed\n", checks - failures, checks);
