@@ -70,11 +70,20 @@ typedef enum cma_enc { CMA_UTF8, CMA_UTF16, CMA_LATIN1_UTF16 } cma_enc;
 
 /* The spec's String = (src, encoding, tagged_code_units). src is kept as the code units it
  * was lifted from (UTF-16 little-endian, Latin-1 bytes, UTF-8 bytes): `bytes`/`nbytes`. */
+typedef struct cma_meminst cma_meminst;
+
+/* A lifted string or packed list may be a view of the memory it was lifted from (`mem`,
+ * `offset`) instead of a copy (`bytes`): the fast path. A view stays valid while that memory's
+ * bytes do not change, i.e. until the instance that owns it runs again (which the
+ * synchronous ABI never lets happen before the value is lowered). Read through
+ * cma_string_bytes / cma_list_raw. */
 typedef struct cma_string {
   const uint8_t *bytes;
   uint64_t nbytes;
   cma_enc encoding;
   uint64_t tagged_code_units;
+  const cma_meminst *mem;
+  uint64_t offset;
 } cma_string;
 
 typedef struct cma_resource_type cma_resource_type;
@@ -96,6 +105,8 @@ struct cma_val {
       cma_val *v;
       const uint8_t *raw;
       uint32_t n;
+      const cma_meminst *mem; /* a packed list viewed in memory at offset */
+      uint64_t offset;
     } agg;
     struct {
       uint32_t index;
@@ -141,11 +152,19 @@ typedef struct cma_corefunc {
 
 /* MemInst: a view of a core memory whose bytes may move when it grows (realloc may grow it):
  * *data and *size are re-read after every call out. */
-typedef struct cma_meminst {
+struct cma_meminst {
   uint8_t **data;
   uint64_t *size;
   bool is64; /* addrtype i64 */
-} cma_meminst;
+};
+
+static inline const uint8_t *cma_string_bytes(const cma_string *s) {
+  return s->mem ? *s->mem->data + s->offset : s->bytes;
+}
+/* the packed elements of a list value, or NULL when it holds cma_vals */
+static inline const uint8_t *cma_list_raw(const cma_val *v) {
+  return v->u.agg.mem ? *v->u.agg.mem->data + v->u.agg.offset : v->u.agg.raw;
+}
 
 /* CanonicalOptions (LiftOptions and LiftLowerOptions are its prefixes). */
 typedef struct cma_options {

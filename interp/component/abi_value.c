@@ -239,7 +239,7 @@ static bool from_json(cmc_types *types, cmc_tid t, json_t *j, cma_heap *h, cma_v
       uint8_t *b = cma_heap_alloc_raw(h, n ? n : 1);
       if (!b) return bad(err, "out of memory");
       memcpy(b, json_string_value(j), n);
-      out->u.s = (cma_string){b, n, CMA_UTF8, n};
+      out->u.s = (cma_string){b, n, CMA_UTF8, n, NULL, 0};
       return true;
     }
     default: return bad(err, "%s values cannot be written in JSON", cmc_prim_name(ty->prim));
@@ -313,10 +313,10 @@ static const char *type_name(cmc_types *types, cmc_tid t);
 
 /* the element i of a list value (packed lists hold little-endian integers) */
 static cma_val elem_of(cmc_types *types, cmc_tid elem, const cma_val *v, uint32_t i) {
-  if (!v->u.agg.raw) return v->u.agg.v[i];
+  if (!cma_list_raw(v)) return v->u.agg.v[i];
   cma_val e;
   uint64_t es = types->v[elem].size[0], x = 0;
-  const uint8_t *p = v->u.agg.raw + i * es;
+  const uint8_t *p = cma_list_raw(v) + i * es;
   for (uint64_t k = 0; k < es; k++) x |= (uint64_t)p[k] << (8 * k);
   uint8_t prim = types->v[elem].prim;
   bool s = prim == CMC_S8 || prim == CMC_S16 || prim == CMC_S32;
@@ -333,7 +333,9 @@ static json_t *push_new(json_t *arr, json_t *item) {
   return arr;
 }
 
-static json_t *utf8_string_json(const cma_string *s) {
+static json_t *utf8_string_json(const cma_string *str) {
+  cma_string view = *str, *s = &view;
+  view.bytes = cma_string_bytes(str);
   /* convert from the lifted encoding to UTF-8 */
   uint64_t tag = UINT64_C(1) << 31;
   bool utf16 = s->encoding == CMA_UTF16 ||
@@ -393,7 +395,7 @@ static json_t *prim_json(const cmc_type *ty, const cma_val *v) {
       b[0] = (uint8_t)(0xF0 | c >> 18); b[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
       b[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F)); b[3] = (uint8_t)(0x80 | (c & 0x3F)); n = 4;
     }
-    s = (cma_string){b, n, CMA_UTF8, n};
+    s = (cma_string){b, n, CMA_UTF8, n, NULL, 0};
     return utf8_string_json(&s);
   }
   case CMC_STRING: return utf8_string_json(&v->u.s);

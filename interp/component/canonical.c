@@ -425,6 +425,8 @@ static uint32_t maybe_length(const cmc_type *t) { return t->kind == CMC_T_FIXLIS
 /* alignment(t): computed once per type by the component layer (types.c, cmc_type.align) */
 static uint32_t alignment(cma_cx *cx, cmc_tid t) { return T(t)->align[is64(cx)]; }
 
+static uint64_t align_to(uint64_t ptr, uint64_t alignment);
+
 static uint32_t alignment_record(cma_cx *cx, const cmc_field *fields, uint32_t n) {
   uint32_t a = 1;
   for (uint32_t i = 0; i < n; i++) {
@@ -457,10 +459,6 @@ static uint32_t max_case_alignment(cma_cx *cx, const cmc_type *t) {
 /* elem_size(t): computed once per type by the component layer (types.c, cmc_type.size) */
 static uint64_t elem_size(cma_cx *cx, cmc_tid t) { return T(t)->size[is64(cx)]; }
 
-static uint64_t align_to(uint64_t ptr, uint64_t alignment) {
-  return (ptr + alignment - 1) / alignment * alignment;
-}
-
 static uint64_t elem_size_record(cma_cx *cx, const cmc_field *fields, uint32_t n) {
   uint64_t s = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -468,6 +466,10 @@ static uint64_t elem_size_record(cma_cx *cx, const cmc_field *fields, uint32_t n
     s += elem_size(cx, fields[i].type);
   }
   return align_to(s, alignment_record(cx, fields, n));
+}
+
+static uint64_t align_to(uint64_t ptr, uint64_t alignment) {
+  return (ptr + alignment - 1) / alignment * alignment;
 }
 
 static uint32_t elem_size_flags(uint32_t n) {
@@ -500,10 +502,10 @@ static uint32_t canonicalize_nan32(uint32_t f);
 static uint64_t canonicalize_nan64(uint64_t f);
 
 static uint64_t load_int(cma_cx *cx, uint64_t ptr, uint32_t nbytes, bool is_signed);
-static bool convert_int_to_bool(uint64_t i) { return i != 0; }
 static uint32_t decode_i32_as_float(uint32_t i);
 static uint64_t decode_i64_as_float(uint64_t i);
 
+static bool convert_int_to_bool(uint64_t i);
 static bool load(cma_cx *cx, uint64_t ptr, cmc_tid t, cma_val *out) {
   check(ptr == align_to(ptr, alignment(cx, t)));
   check(in_bounds(cx, ptr, elem_size(cx, t)));
@@ -542,6 +544,8 @@ static uint64_t load_int(cma_cx *cx, uint64_t ptr, uint32_t nbytes, bool is_sign
   return v;
 }
 
+static bool convert_int_to_bool(uint64_t i) { return i != 0; }
+
 static bool is_nan32(uint32_t f) { return (f & 0x7f800000u) == 0x7f800000u && (f & 0x7fffffu); }
 static bool is_nan64(uint64_t f) {
   return (f & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
@@ -551,11 +555,14 @@ static bool is_nan64(uint64_t f) {
 static uint32_t canonicalize_nan32(uint32_t f) { return is_nan32(f) ? CANONICAL_FLOAT32_NAN : f; }
 static uint64_t canonicalize_nan64(uint64_t f) { return is_nan64(f) ? CANONICAL_FLOAT64_NAN : f; }
 
+static uint32_t core_f32_reinterpret_i32(uint32_t i);
+static uint64_t core_f64_reinterpret_i64(uint64_t i);
+static uint32_t decode_i32_as_float(uint32_t i) { return canonicalize_nan32(core_f32_reinterpret_i32(i)); }
+static uint64_t decode_i64_as_float(uint64_t i) { return canonicalize_nan64(core_f64_reinterpret_i64(i)); }
+
 /* floats are kept as their bits: the reinterpretations are the identity */
 static uint32_t core_f32_reinterpret_i32(uint32_t i) { return i; }
 static uint64_t core_f64_reinterpret_i64(uint64_t i) { return i; }
-static uint32_t decode_i32_as_float(uint32_t i) { return canonicalize_nan32(core_f32_reinterpret_i32(i)); }
-static uint64_t decode_i64_as_float(uint64_t i) { return canonicalize_nan64(core_f64_reinterpret_i64(i)); }
 
 static bool convert_i32_to_char(cma_cx *cx, uint32_t i, uint64_t *out) {
   trap_if(i >= 0x110000, CMA_TRAP_INVALID_CHAR);
@@ -579,7 +586,13 @@ static bool validate_utf8(const uint8_t *s, uint64_t n, uint64_t *valid_up_to,
                           uint32_t *error_len, bool spec_only) {
   uint64_t i = 0;
   while (i < n) {
-    if (!spec_only) { /* fast path: 8 ASCII bytes at a time */
+    if (!spec_only) { /* fast path: ASCII 32 and 8 bytes at a time */
+      while (i + 32 <= n) {
+        uint64_t w[4];
+        memcpy(w, s + i, 32);
+        if ((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080)) break;
+        i += 32;
+      }
       while (i + 8 <= n) {
         uint64_t w;
         memcpy(&w, s + i, 8);
@@ -679,10 +692,16 @@ bool cma_load_string_from_range(cma_cx *cx, uint64_t ptr, uint64_t tagged_code_u
     int64_t bad = find_unpaired_surrogate(src, byte_length / 2);
     trap_if(bad >= 0, CMA_TRAP_INVALID_UTF16, (unsigned)bad);
   }
-  uint8_t *copy = cma_heap_alloc_raw(cx->heap, byte_length ? byte_length : 1);
-  if (!copy) return fail(cx->err, CMREF_EXHAUSTION, "out of memory");
-  memcpy(copy, src, byte_length);
-  out->bytes = copy;
+  memset(out, 0, sizeof *out);
+  if (!cx->spec_only) { /* fast path: a view of the memory (see cma_string) */
+    out->mem = cx->opts->memory;
+    out->offset = ptr;
+  } else {
+    uint8_t *copy = cma_heap_alloc_raw(cx->heap, byte_length ? byte_length : 1);
+    if (!copy) return fail(cx->err, CMREF_EXHAUSTION, "out of memory");
+    memcpy(copy, src, byte_length);
+    out->bytes = copy;
+  }
   out->nbytes = byte_length;
   out->encoding = cx->opts->string_encoding;
   out->tagged_code_units = tagged_code_units;
@@ -717,13 +736,10 @@ static bool packable(const cmc_type *t) {
 
 static bool load_list_from_valid_range(cma_cx *cx, uint64_t ptr, uint32_t length, cmc_tid elem,
                                        cma_val *out) {
-  if (!cx->spec_only && packable(T(elem))) { /* fast path: one copy of the packed bytes */
-    uint64_t n = length * elem_size(cx, elem);
-    uint8_t *raw = cma_heap_alloc_raw(cx->heap, n ? n : 1);
-    if (!raw) return fail(cx->err, CMREF_EXHAUSTION, "out of memory");
-    memcpy(raw, mem(cx) + ptr, n);
-    out->u.agg.raw = raw;
-    out->u.agg.v = NULL;
+  if (!cx->spec_only && packable(T(elem))) { /* fast path: a view of the packed bytes */
+    memset(out, 0, sizeof *out);
+    out->u.agg.mem = cx->opts->memory;
+    out->u.agg.offset = ptr;
     out->u.agg.n = length;
     return true;
   }
@@ -738,6 +754,7 @@ bool cma_load_list_spec(cma_cx *cx, uint64_t ptr, uint32_t length, cmc_tid elem,
     if (!load(cx, ptr + i * es, elem, &a[i])) return false;
   out->u.agg.v = a;
   out->u.agg.raw = NULL;
+  out->u.agg.mem = NULL;
   out->u.agg.n = length;
   return true;
 }
@@ -753,6 +770,7 @@ static bool load_record(cma_cx *cx, uint64_t ptr, const cmc_field *fields, uint3
   }
   out->u.agg.v = record;
   out->u.agg.raw = NULL;
+  out->u.agg.mem = NULL;
   out->u.agg.n = n;
   return true;
 }
@@ -831,7 +849,7 @@ static bool lift_borrow(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out)
 static void store_int(cma_cx *cx, uint64_t v, uint64_t ptr, uint32_t nbytes);
 static uint32_t encode_float_as_i32(uint32_t f);
 static uint64_t encode_float_as_i64(uint64_t f);
-static uint32_t char_to_i32(uint64_t c) { return (uint32_t)c; }
+static uint32_t char_to_i32(uint64_t c);
 static bool store_string(cma_cx *cx, const cma_string *v, uint64_t ptr);
 static bool store_list(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_type *lt);
 static bool store_record(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_field *fields,
@@ -882,10 +900,14 @@ static void store_int(cma_cx *cx, uint64_t v, uint64_t ptr, uint32_t nbytes) {
 /* DETERMINISTIC_PROFILE: NaNs are stored as the canonical NaN (no global random state) */
 static uint32_t maybe_scramble_nan32(uint32_t f) { return is_nan32(f) ? CANONICAL_FLOAT32_NAN : f; }
 static uint64_t maybe_scramble_nan64(uint64_t f) { return is_nan64(f) ? CANONICAL_FLOAT64_NAN : f; }
-static uint32_t core_i32_reinterpret_f32(uint32_t f) { return f; }
-static uint64_t core_i64_reinterpret_f64(uint64_t f) { return f; }
+
+static uint32_t core_i32_reinterpret_f32(uint32_t f);
+static uint64_t core_i64_reinterpret_f64(uint64_t f);
 static uint32_t encode_float_as_i32(uint32_t f) { return core_i32_reinterpret_f32(maybe_scramble_nan32(f)); }
 static uint64_t encode_float_as_i64(uint64_t f) { return core_i64_reinterpret_f64(maybe_scramble_nan64(f)); }
+static uint32_t core_i32_reinterpret_f32(uint32_t f) { return f; }
+static uint64_t core_i64_reinterpret_f64(uint64_t f) { return f; }
+static uint32_t char_to_i32(uint64_t c) { return (uint32_t)c; }
 
 static bool store_string(cma_cx *cx, const cma_string *v, uint64_t ptr) {
   uint64_t begin, tagged_code_units;
@@ -970,13 +992,42 @@ static uint64_t encoded_length(const src_string *s, simple_enc dst) {
   return n;
 }
 
+/* fast path of encode_into for UTF-8 to UTF-16: ASCII runs 8 bytes at a time */
+static uint64_t utf8_to_utf16_fast(const src_string *s, uint8_t *o) {
+  const uint8_t *b = s->b;
+  uint64_t n = s->nbytes, i = 0, k = 0;
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, b + i, 8);
+      if (w & UINT64_C(0x8080808080808080)) break;
+      for (int j = 0; j < 8; j++) {
+        o[k + 2 * j] = b[i + j];
+        o[k + 2 * j + 1] = 0;
+      }
+      i += 8;
+      k += 16;
+    }
+    if (i >= n) break;
+    if (b[i] < 0x80) {
+      o[k++] = b[i++];
+      o[k++] = 0;
+      continue;
+    }
+    uint32_t c = next_code_point(s, &i);
+    k += utf16_encode(c, o + k);
+  }
+  return k;
+}
+
 /* src.encode(dst)[skip:] written to o: returns the full encoded length */
 static uint64_t encode_into(const src_string *s, simple_enc dst, uint8_t *o, uint64_t skip,
                             bool spec_only) {
   if (!spec_only && s->enc == dst) { /* fast path: same encoding, a copy */
-    memcpy(o, s->b + skip, s->nbytes - skip);
+    memmove(o, s->b + skip, s->nbytes - skip);
     return s->nbytes;
   }
+  if (!spec_only && s->enc == S_UTF8 && dst == S_UTF16 && skip == 0) return utf8_to_utf16_fast(s, o);
   uint64_t n = 0, at = 0;
   uint8_t buf[4];
   while (at < s->nbytes) {
@@ -1009,7 +1060,17 @@ bool cma_store_string_into_range(cma_cx *cx, const cma_string *v, uint64_t *ptr,
                                  uint64_t *tagged_code_units) {
   uint64_t tag = utf16_tag(is64(cx));
   uint64_t src_code_units;
-  src_string src = {v->bytes, v->nbytes, S_UTF8};
+  cma_string copy;
+  if (v->mem && v->mem == cx->opts->memory) { /* a view of the memory realloc may change */
+    uint8_t *b = cma_heap_alloc_raw(cx->heap, v->nbytes ? v->nbytes : 1);
+    if (!b) return fail(cx->err, CMREF_EXHAUSTION, "out of memory");
+    memcpy(b, cma_string_bytes(v), v->nbytes);
+    copy = *v;
+    copy.mem = NULL;
+    copy.bytes = b;
+    v = &copy;
+  }
+  src_string src = {cma_string_bytes(v), v->nbytes, S_UTF8};
   if (v->encoding == CMA_LATIN1_UTF16) {
     if (v->tagged_code_units & tag) {
       src.enc = S_UTF16;
@@ -1208,6 +1269,16 @@ static bool store_list(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_typ
 static bool store_list_into_range(cma_cx *cx, const cma_val *v, cmc_tid elem, uint64_t *ptr_out,
                                   uint64_t *length_out) {
   uint64_t byte_length = (uint64_t)v->u.agg.n * elem_size(cx, elem), ptr;
+  cma_val copy;
+  if (v->u.agg.mem && v->u.agg.mem == cx->opts->memory) { /* a view realloc may change */
+    uint8_t *b = cma_heap_alloc_raw(cx->heap, byte_length ? byte_length : 1);
+    if (!b) return fail(cx->err, CMREF_EXHAUSTION, "out of memory");
+    memcpy(b, cma_list_raw(v), byte_length);
+    copy = *v;
+    copy.u.agg.mem = NULL;
+    copy.u.agg.raw = b;
+    v = &copy;
+  }
   check(byte_length <= UINT32_MAX || is64(cx));
   if (!allocate(cx, alignment(cx, elem), byte_length, &ptr)) return false;
   trap_if(ptr != align_to(ptr, alignment(cx, elem)), CMA_TRAP_REALLOC_ALIGN);
@@ -1220,9 +1291,9 @@ static bool store_list_into_range(cma_cx *cx, const cma_val *v, cmc_tid elem, ui
 
 /* element i of a list value (a packed list is unpacked into *tmp) */
 static const cma_val *list_elem(cma_cx *cx, const cma_val *v, cmc_tid elem, uint32_t i, cma_val *tmp) {
-  if (!v->u.agg.raw) return &v->u.agg.v[i];
+  if (!cma_list_raw(v)) return &v->u.agg.v[i];
   uint64_t es = elem_size(cx, elem);
-  const uint8_t *p = v->u.agg.raw + i * es;
+  const uint8_t *p = cma_list_raw(v) + i * es;
   uint64_t x = 0;
   for (uint64_t k = 0; k < es; k++) x |= (uint64_t)p[k] << (8 * k);
   dkind d = despecialize(T(elem));
@@ -1233,8 +1304,8 @@ static const cma_val *list_elem(cma_cx *cx, const cma_val *v, cmc_tid elem, uint
 
 static bool store_list_into_valid_range(cma_cx *cx, const cma_val *v, uint64_t ptr, cmc_tid elem) {
   uint64_t es = elem_size(cx, elem);
-  if (v->u.agg.raw && !cx->spec_only) { /* fast path: packed integers are their bytes */
-    memcpy(mem(cx) + ptr, v->u.agg.raw, v->u.agg.n * es);
+  if (cma_list_raw(v) && !cx->spec_only) { /* fast path: packed integers are their bytes */
+    memmove(mem(cx) + ptr, cma_list_raw(v), v->u.agg.n * es);
     return true;
   }
   cma_val tmp;
@@ -1254,15 +1325,8 @@ static bool store_record(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_f
   return true;
 }
 
-/* match_case(v, cases): values carry their case index */
 static bool match_case(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *index,
-                       const cma_val **value) {
-  check(v->u.var.index < case_count(t));
-  check((case_type(t, v->u.var.index) == CMC_NONE) == (v->u.var.payload == NULL));
-  *index = v->u.var.index;
-  *value = v->u.var.payload;
-  return true;
-}
+                       const cma_val **value);
 
 static bool store_variant(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_type *t) {
   uint32_t case_index;
@@ -1274,6 +1338,16 @@ static bool store_variant(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_
   ptr = align_to(ptr, max_case_alignment(cx, t));
   cmc_tid c = case_type(t, case_index);
   if (c != CMC_NONE) return store(cx, case_value, c, ptr);
+  return true;
+}
+
+/* match_case(v, cases): values carry their case index */
+static bool match_case(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *index,
+                       const cma_val **value) {
+  check(v->u.var.index < case_count(t));
+  check((case_type(t, v->u.var.index) == CMC_NONE) == (v->u.var.payload == NULL));
+  *index = v->u.var.index;
+  *value = v->u.var.payload;
   return true;
 }
 
@@ -1341,26 +1415,9 @@ typedef struct flat_types {
   uint32_t len; /* may exceed the kept entries: only compared against the limits */
 } flat_types;
 
-/* flatten_type(t): the component layer's flattening (types.c) */
-static void flatten_type(const cma_options *opts, cmc_types *types, cmc_tid t, flat_types *out) {
-  cmc_flat f;
-  memset(&f, 0, sizeof f);
-  cmc_flatten_type(types, t, opts->memory && opts->memory->is64, &f);
-  uint32_t keep = f.len < sizeof out->v ? f.len : (uint32_t)sizeof out->v;
-  memcpy(out->v, f.v, keep);
-  out->len = f.len;
-}
-
 static void flatten_types(const cma_options *opts, cmc_types *types, const cmc_field *ts,
-                          uint32_t n, flat_types *out) {
-  memset(out, 0, sizeof *out);
-  for (uint32_t i = 0; i < n; i++) {
-    flat_types one;
-    flatten_type(opts, types, ts[i].type, &one);
-    for (uint32_t k = 0; k < one.len; k++, out->len++)
-      if (out->len < sizeof out->v) out->v[out->len] = k < sizeof one.v ? one.v[k] : 0;
-  }
-}
+                          uint32_t n, flat_types *out);
+static void flatten_type(const cma_options *opts, cmc_types *types, cmc_tid t, flat_types *out);
 
 bool flatten_functype(const cma_options *opts, const cma_functype *ft, cma_context context,
                       cma_flat_functype *out, cm_error *err) {
@@ -1393,6 +1450,32 @@ bool flatten_functype(const cma_options *opts, const cma_functype *ft, cma_conte
   return true;
 }
 
+static void flatten_types(const cma_options *opts, cmc_types *types, const cmc_field *ts,
+                          uint32_t n, flat_types *out) {
+  memset(out, 0, sizeof *out);
+  for (uint32_t i = 0; i < n; i++) {
+    flat_types one;
+    flatten_type(opts, types, ts[i].type, &one);
+    for (uint32_t k = 0; k < one.len; k++, out->len++)
+      if (out->len < sizeof out->v) out->v[out->len] = k < sizeof one.v ? one.v[k] : 0;
+  }
+}
+
+/* flatten_type(t): the component layer's flattening (types.c) */
+static void flatten_type(const cma_options *opts, cmc_types *types, cmc_tid t, flat_types *out) {
+  cmc_flat f;
+  memset(&f, 0, sizeof f);
+  cmc_flatten_type(types, t, opts->memory && opts->memory->is64, &f);
+  uint32_t keep = f.len < sizeof out->v ? f.len : (uint32_t)sizeof out->v;
+  memcpy(out->v, f.v, keep);
+  out->len = f.len;
+}
+
+/* flatten_variant(cases): the variant's flat types (discriminant first) */
+static void flatten_variant(cma_cx *cx, cmc_tid t, flat_types *out) {
+  flatten_type(cx->opts, cx->types, t, out);
+}
+
 /* ================================================================================ */
 /* Flat Lifting                                                                     */
 /* ================================================================================ */
@@ -1408,7 +1491,7 @@ struct CoreValueIter {
   bool overrun;
 };
 
-static uint32_t wrap_i64_to_i32(uint64_t i) { return (uint32_t)i; }
+static uint32_t wrap_i64_to_i32(uint64_t i);
 
 static uint64_t next(CoreValueIter *vi, uint8_t t) {
   if (vi->inner) {
@@ -1501,6 +1584,7 @@ static bool lift_flat_list(cma_cx *cx, CoreValueIter *vi, const cmc_type *lt, cm
       if (!lift_flat(cx, vi, lt->a, &a[i])) return false;
     out->u.agg.v = a;
     out->u.agg.raw = NULL;
+    out->u.agg.mem = NULL;
     out->u.agg.n = n;
     return true;
   }
@@ -1517,13 +1601,9 @@ static bool lift_flat_record(cma_cx *cx, CoreValueIter *vi, const cmc_field *fie
     if (!lift_flat(cx, vi, fields[i].type, &record[i])) return false;
   out->u.agg.v = record;
   out->u.agg.raw = NULL;
+  out->u.agg.mem = NULL;
   out->u.agg.n = n;
   return true;
-}
-
-/* flatten_variant(cases): the variant's flat types (discriminant first) */
-static void flatten_variant(cma_cx *cx, cmc_tid t, flat_types *out) {
-  flatten_type(cx->opts, cx->types, t, out);
 }
 
 static bool lift_flat_variant(cma_cx *cx, CoreValueIter *vi, cmc_tid t, cma_val *out) {
@@ -1548,6 +1628,8 @@ static bool lift_flat_variant(cma_cx *cx, CoreValueIter *vi, cmc_tid t, cma_val 
   for (uint32_t k = coerce.pos; k < coerce.nflat; k++) (void)next(vi, coerce.flat_types[k]);
   return true;
 }
+
+static uint32_t wrap_i64_to_i32(uint64_t i) { return (uint32_t)i; }
 
 static uint32_t lift_flat_flags(CoreValueIter *vi, uint32_t nlabels) {
   uint64_t i = next(vi, 0x7f);
@@ -1579,7 +1661,8 @@ static bool lower_flat_list(cma_cx *cx, flat_vals *f, const cma_val *v, const cm
 static bool lower_flat_record(cma_cx *cx, flat_vals *f, const cma_val *v, const cmc_field *fields,
                               uint32_t n);
 static bool lower_flat_variant(cma_cx *cx, flat_vals *f, const cma_val *v, cmc_tid t);
-static uint32_t lower_flat_flags(uint32_t v, uint32_t nlabels) { return (uint32_t)pack_flags_into_int(v, nlabels); }
+
+static uint32_t lower_flat_flags(uint32_t v, uint32_t nlabels);
 
 static bool lower_flat(cma_cx *cx, flat_vals *f, const cma_val *v, cmc_tid t) {
   const cmc_type *ty = T(t);
@@ -1670,6 +1753,9 @@ static bool lower_flat_variant(cma_cx *cx, flat_vals *f, const cma_val *v, cmc_t
     if (!push(cx, f, flat.v[want_at], 0)) return false;
   return true;
 }
+
+
+static uint32_t lower_flat_flags(uint32_t v, uint32_t nlabels) { return (uint32_t)pack_flags_into_int(v, nlabels); }
 
 /* ================================================================================ */
 /* Lifting and Lowering Values                                                      */

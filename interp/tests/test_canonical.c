@@ -361,7 +361,7 @@ static void test_strings_case(const str_case *c, bool spec_only) {
   fixture f;
   fixture_init(&f, c->dst_enc);
   f.cx.spec_only = spec_only;
-  cma_string s = {(const uint8_t *)c->src, c->src_nbytes, c->src_enc, c->src_tagged};
+  cma_string s = {(const uint8_t *)c->src, c->src_nbytes, c->src_enc, c->src_tagged, NULL, 0};
   uint64_t ptr = 0, tagged = 0;
   bool ok = cma_store_string_into_range(&f.cx, &s, &ptr, &tagged);
   CHECK(ok);
@@ -377,7 +377,7 @@ static void test_strings_case(const str_case *c, bool spec_only) {
   /* and back: load gives the same bytes and the destination encoding */
   cma_string back;
   CHECK(cma_load_string_from_range(&f.cx, ptr, tagged, &back));
-  CHECK(back.nbytes == c->want_nbytes && memcmp(back.bytes, c->want, c->want_nbytes) == 0);
+  CHECK(back.nbytes == c->want_nbytes && memcmp(cma_string_bytes(&back), c->want, c->want_nbytes) == 0);
   CHECK(back.encoding == c->dst_enc && back.tagged_code_units == tagged);
   fixture_free(&f);
 }
@@ -430,7 +430,7 @@ static void test_strings(void) {
   fixture_free(&f);
   /* realloc traps while storing a string */
   fixture_init(&f, CMA_UTF16);
-  cma_string src = {(const uint8_t *)"abc", 3, CMA_UTF8, 3};
+  cma_string src = {(const uint8_t *)"abc", 3, CMA_UTF8, 3, NULL, 0};
   uint64_t p, u;
   f.mem.misalign = true;
   CHECK(!cma_store_string_into_range(&f.cx, &src, &p, &u) && trapped(&f, "unaligned pointer"));
@@ -458,8 +458,8 @@ static void test_fast_paths(void) {
     memcpy(b.mem.data + 16, desc, 8);
     a.mem.next = b.mem.next = 8192;
     cma_val va, vb;
-    CHECK(cma_load_value(&a.cx, 16, l, &va) && va.u.agg.raw != NULL);
-    CHECK(cma_load_value(&b.cx, 16, l, &vb) && vb.u.agg.raw == NULL && vb.u.agg.v != NULL);
+    CHECK(cma_load_value(&a.cx, 16, l, &va) && cma_list_raw(&va) != NULL);
+    CHECK(cma_load_value(&b.cx, 16, l, &vb) && cma_list_raw(&vb) == NULL && vb.u.agg.v != NULL);
     CHECK(cma_store_value(&a.cx, &va, l, 32) && cma_store_value(&b.cx, &vb, l, 32));
     CHECK(memcmp(a.mem.data, b.mem.data, MEM_SIZE) == 0);
     /* the packed value through the spec path stores the same bytes too */
@@ -488,7 +488,7 @@ static void test_fast_paths(void) {
     fixture_init(&a, encs[d]);
     fixture_init(&b, encs[d]);
     b.cx.spec_only = true;
-    cma_string s = {(const uint8_t *)text, n, CMA_UTF8, n};
+    cma_string s = {(const uint8_t *)text, n, CMA_UTF8, n, NULL, 0};
     uint64_t pa, ua, pb, ub;
     CHECK(cma_store_string_into_range(&a.cx, &s, &pa, &ua));
     CHECK(cma_store_string_into_range(&b.cx, &s, &pb, &ub));
@@ -557,7 +557,7 @@ static void test_flat(void) {
   flat[0].i32 = 200;
   flat[1].i32 = 3;
   CHECK(cma_lift_flat_values(&f.cx, 16, flat, 2, ps1, 1, &back) && back.v[0].u.s.nbytes == 3 &&
-        memcmp(back.v[0].u.s.bytes, "hey", 3) == 0);
+        memcmp(cma_string_bytes(&back.v[0].u.s), "hey", 3) == 0);
   fixture_free(&f);
 }
 
