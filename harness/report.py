@@ -157,6 +157,7 @@ class RunReport:
     changes: list[Change]
     warnings: list[str]
     tree: dict[str, dict[str, list[Directive]]]   # area -> file -> non-pass directives
+    expectations: str | None = None               # the engine's expectations file, if any
 
     @property
     def crash_timeout(self) -> int:
@@ -336,9 +337,11 @@ def build_run(conn, run: rd.Run, previous: rd.Run | None, nyi: set[str],
             source = reader.text(row.file, row.line)
             shown += 1
         tree[area_of(row.file)][row.file].append(Directive(row, source))
+    expectations = Path("suites") / "expectations" / f"{run.engine}.toml"
     return RunReport(run, rows, total, areas, files, kinds, skips, xfails, nyi_t, previous,
                      len(prev_rows) if previous else None, changes, warnings,
-                     {a: dict(f) for a, f in sorted(tree.items())})
+                     {a: dict(f) for a, f in sorted(tree.items())},
+                     expectations.as_posix() if (ROOT / expectations).is_file() else None)
 
 
 def shrink_warning(conn, run_id: int) -> str | None:
@@ -384,7 +387,8 @@ def summary(report: Report, engine: str) -> dict:
 # ---- history chart ---------------------------------------------------------------------
 
 def history_svg(conn, path: Path) -> Path | None:
-    """Pass counts per suite and engine over all runs (matplotlib, SVG)."""
+    """Pass counts over runs: one panel per suite, one line per engine, x = the engine's
+    n-th run of that suite (oldest first). matplotlib, SVG."""
     runs = rd.list_runs(conn)
     if not runs:
         return None
@@ -393,19 +397,30 @@ def history_svg(conn, path: Path) -> Path | None:
     from matplotlib import pyplot as plt
     from matplotlib.ticker import MaxNLocator
     totals = rd.run_totals(conn)
-    series: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    series: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in runs:
-        series[(r.suite, r.engine)].append((r.id, totals.get(r.id, Counter())["pass"]))
-    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=96)
-    for (suite, engine), pts in sorted(series.items()):
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3,
-                label=f"{suite} ({engine})")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("run id")
-    ax.set_ylabel("directives passed")
-    ax.set_title("Pass counts per suite over runs")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+        pts = series[r.suite][r.engine]
+        pts.append((len(pts) + 1, totals.get(r.id, Counter())["pass"],
+                    totals.get(r.id, Counter())["directives"]))
+    suites = [s for s in SUITES if s in series] + sorted(set(series) - set(SUITES))
+    fig, axes = plt.subplots(1, len(suites), figsize=(3.6 * len(suites) + 0.6, 3.0), dpi=96,
+                             squeeze=False)
+    for ax, suite in zip(axes[0], suites):
+        for engine, pts in sorted(series[suite].items()):
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=engine)
+        top = max(p[2] for pts in series[suite].values() for p in pts)
+        ax.axhline(top, color="#999", linewidth=0.8, linestyle="--")
+        ax.set_ylim(0, top * 1.05 + 1)
+        ax.set_title(f"{suite} ({top} directives)", fontsize=9)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, max(len(pts) for pts in series[suite].values()) + 0.5)
+        ax.set_xlabel("run", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("directives passed")
+    fig.suptitle("Pass counts per suite over runs", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg")
