@@ -7,7 +7,9 @@
 #include <wasm_simd128.h>
 
 #define N 4096
+#ifndef ROUNDS
 #define ROUNDS 1500
+#endif
 
 static uint8_t bytes[N];
 static int16_t xs[N], ys[N];

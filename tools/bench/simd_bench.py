@@ -19,10 +19,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def build(out: Path) -> Path:
+def build(out: Path, rounds: int | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
+    define = [f"-DROUNDS={rounds}"] if rounds else []
     subprocess.run(
-        ["clang", "--target=wasm32", "-msimd128", "-O2", "-nostdlib",
+        ["clang", "--target=wasm32", "-msimd128", "-O2", "-nostdlib", *define,
          "-Wl,--no-entry", "-Wl,--export=bench", "-o", str(out), str(HERE / "simd_bench.c")],
         check=True)
     return out
