@@ -17,8 +17,8 @@ static bool limits_match(uint64_t amin, bool ahas, uint64_t amax, const cm_limit
 
 static bool functype_eq(const cm_functype *a, const cm_functype *b) {
   return a->nparams == b->nparams && a->nresults == b->nresults &&
-         memcmp(a->params, b->params, a->nparams) == 0 &&
-         memcmp(a->results, b->results, a->nresults) == 0;
+         (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
+         (a->nresults == 0 || memcmp(a->results, b->results, a->nresults) == 0);
 }
 
 bool cm_extern_matches(cm_store *s, const cm_module *m, const cm_import *im, const cm_extern *ext,

@@ -64,8 +64,8 @@ void cm_store_free(cm_store *s) {
 
 static bool functype_eq(const cm_functype *a, const cm_functype *b) {
   return a->nparams == b->nparams && a->nresults == b->nresults &&
-         memcmp(a->params, b->params, a->nparams) == 0 &&
-         memcmp(a->results, b->results, a->nresults) == 0;
+         (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
+         (a->nresults == 0 || memcmp(a->results, b->results, a->nresults) == 0);
 }
 
 static cm_valtype *dup_types(const cm_valtype *t, uint32_t n) {
