@@ -99,6 +99,11 @@ typedef struct cmc_type {
   bool has_resource;     /* transitively refers to a resource node */
   bool has_borrow;       /* transitively contains a borrow */
   bool abstract_res;     /* CMC_T_RESOURCE: imported/abstract (no representation known) */
+  bool has_ptr;          /* transitively contains a string or list (canonical ABI) */
+  uint32_t tsize;        /* effective size: nodes of the type as a tree (saturating) */
+  uint32_t mark;         /* per-walk memo stamp */
+  uint32_t smark;        /* substitution memo stamp and result */
+  cmc_tid sresult;
   uint16_t depth;        /* type nesting depth */
   uint32_t align[2];     /* canonical ABI alignment (32-bit, 64-bit pointers) */
   uint64_t size[2];      /* canonical ABI elem_size (saturating) */
@@ -129,6 +134,7 @@ typedef struct cmc_type {
 typedef struct cmc_types {
   cmc_type *v;
   uint32_t len, cap;
+  uint32_t gen; /* memo stamps handed out so far */
 } cmc_types;
 
 /* ---- validation options ---- */

@@ -18,7 +18,7 @@ static bool read_heaptype(cmc_reader *r, const cmc_core_space *sp, cmc_core_valt
   if (h >= 0) {
     if (sp && (uint64_t)h >= sp->len + 1000000u) return cmc_malformed(r, "type index out of bounds");
     out->concrete = true;
-    out->heap = sp && (uint64_t)h < sp->len ? sp->v[h] : (uint32_t)h | 0x80000000u;
+    out->heap = sp && (uint64_t)h < sp->len ? sp->v[(size_t)h * sp->stride] : (uint32_t)h | 0x80000000u;
     return true;
   }
   uint8_t b = (uint8_t)(h & 0x7f);
@@ -95,9 +95,9 @@ static bool read_limits(cmc_reader *r, cmc_core_extern *e, bool memory) {
 static bool func_at(cmc_reader *r, cmc_types *t, const cmc_core_space *sp, uint32_t idx, cmc_tid *out) {
   if (idx >= sp->len)
     return cmc_fail(r->err, CMREF_INVALID, "type index out of bounds");
-  if (t->v[sp->v[idx]].kind != CMC_T_CORE_FUNC)
+  if (t->v[sp->v[(size_t)idx * sp->stride]].kind != CMC_T_CORE_FUNC)
     return cmc_fail(r->err, CMREF_INVALID, "type index %u is not a function type", idx);
-  *out = sp->v[idx];
+  *out = sp->v[(size_t)idx * sp->stride];
   return true;
 }
 
@@ -225,7 +225,10 @@ typedef struct modscan {
   uint32_t ntables, nmems, nglobals, ntags;
   cmc_core_extern *exports;
   uint32_t nexports;
+  unsigned long work;
 } modscan;
+
+#define SCAN_MAX_WORK 400000000ul
 
 static bool push_type(void *cx, cmc_tid id) {
   modscan *m = cx;
@@ -242,7 +245,7 @@ static bool push_type(void *cx, cmc_tid id) {
 }
 
 static cmc_core_space space_of(modscan *m) {
-  cmc_core_space sp = {m->types, m->ntypes};
+  cmc_core_space sp = {m->types, m->ntypes, 1};
   return sp;
 }
 
@@ -309,6 +312,8 @@ static bool scan_imports(modscan *m, cmc_reader *r) {
     if (!cmc_read_name(r, &e.module) || !cmc_read_name(r, &e.name) ||
         !cmc_read_core_externtype(r, m->t, &sp, &e))
       return false;
+    if ((m->work += m->nimports) > SCAN_MAX_WORK)
+      return cmc_fail(r->err, CMREF_EXHAUSTION, "validation work limit exceeded");
     for (uint32_t k = 0; k < m->nimports; k++)
       if (!strcmp(m->imports[k].module, e.module) && !strcmp(m->imports[k].name, e.name))
         return cmc_fail(r->err, CMREF_INVALID, "duplicate import name `%s:%s`", e.module, e.name);
@@ -421,6 +426,8 @@ static bool scan_exports(modscan *m, cmc_reader *r, cmc_core_extern *funcs, uint
   for (uint32_t i = 0; i < n; i++) {
     const char *name;
     if (!cmc_read_name(r, &name) || !cmc_read_byte(r, &k) || !cmc_read_u32(r, &x)) return false;
+    if ((m->work += m->nimports + i) > SCAN_MAX_WORK)
+      return cmc_fail(r->err, CMREF_EXHAUSTION, "validation work limit exceeded");
     /* index spaces: imports first, then definitions */
     uint32_t seen = 0;
     const cmc_core_extern *found = NULL;

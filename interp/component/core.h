@@ -11,6 +11,7 @@
 typedef struct cmc_core_space {
   const cmc_tid *v;
   uint32_t len;
+  uint32_t stride; /* entries are v[i * stride] */
 } cmc_core_space;
 
 bool cmc_read_core_valtype(cmc_reader *r, const cmc_core_space *sp, cmc_core_valtype *out);

@@ -281,3 +281,32 @@ bool cmc_names_conflict(const cmc_name *a, const cmc_name *b) {
   if (ca <= 1) return cmc_label_eq(la, lb);
   return strcmp(la, lb) == 0;
 }
+
+/* the key under which two names conflict exactly when cmc_names_conflict says so */
+char *cmc_name_key(const cmc_name *n, cmc_arena *a) {
+  const char *x = NULL, *y = NULL;
+  char cls;
+  switch (n->kind) {
+  case CMC_NAME_LABEL: cls = '0'; x = n->raw; break;
+  case CMC_NAME_CONSTRUCTOR: cls = '1'; x = n->resource; break;
+  case CMC_NAME_METHOD:
+  case CMC_NAME_STATIC:
+    if (cmc_label_eq(n->resource, n->method)) { cls = '0'; x = n->resource; }
+    else { cls = '2'; x = n->resource; y = n->method; }
+    break;
+  default: cls = (char)('3' + (int)n->kind); x = n->raw; break;
+  }
+  bool fold = cls <= '2';
+  size_t lx = strlen(x), ly = y ? strlen(y) : 0;
+  char *k = cmc_arena_alloc(a, lx + ly + 4);
+  if (!k) return NULL;
+  size_t o = 0;
+  k[o++] = cls;
+  for (size_t i = 0; i < lx; i++) k[o++] = fold ? (char)tolower((unsigned char)x[i]) : x[i];
+  if (y) {
+    k[o++] = '.';
+    for (size_t i = 0; i < ly; i++) k[o++] = (char)tolower((unsigned char)y[i]);
+  }
+  k[o] = 0;
+  return k;
+}

@@ -23,5 +23,7 @@ bool cmc_parse_name(const char *s, cmc_name *out, char *why, size_t whylen);
 bool cmc_names_conflict(const cmc_name *a, const cmc_name *b);
 /* case-insensitive equality of kebab labels */
 bool cmc_label_eq(const char *a, const char *b);
+/* the key under which strongly-unique names are compared (arena-allocated) */
+char *cmc_name_key(const cmc_name *n, cmc_arena *a);
 
 #endif

@@ -27,6 +27,8 @@ bool cmc_types_init(cmc_types *t) {
     cmc_tid id = cmc_type_new(t, CMC_T_PRIM);
     if (id == CMC_NONE) return false;
     t->v[id].prim = prim_codes[i];
+    t->v[id].has_ptr = prim_codes[i] == CMC_STRING;
+    t->v[id].tsize = 1;
     compute_layout(t, id);
   }
   return true;
@@ -83,6 +85,9 @@ static void note_member(cmc_types *t, cmc_tid id, cmc_tid m) {
   if (m == CMC_NONE) return;
   cmc_type *ty = &t->v[id];
   const cmc_type *mt = &t->v[m];
+  ty->has_ptr |= mt->has_ptr;
+  uint64_t sz = (uint64_t)ty->tsize + (mt->tsize ? mt->tsize : 1);
+  ty->tsize = sz > UINT32_MAX ? UINT32_MAX : (uint32_t)sz;
   ty->has_resource |= mt->has_resource || mt->kind == CMC_T_RESOURCE;
   ty->has_borrow |= mt->has_borrow;
   if (mt->depth + 1 > ty->depth) ty->depth = (uint16_t)(mt->depth + 1 > 60000 ? 60000 : mt->depth + 1);
@@ -91,11 +96,16 @@ static void note_member(cmc_types *t, cmc_tid id, cmc_tid m) {
 void cmc_type_finish(cmc_types *t, cmc_tid id) {
   cmc_type *ty = &t->v[id];
   ty->depth = 1;
+  ty->tsize = 1;
+  ty->has_ptr = ty->kind == CMC_T_LIST || ty->kind == CMC_T_MAP ||
+                (ty->kind == CMC_T_PRIM && ty->prim == CMC_STRING);
   uint32_t n = ty->n;
   for (uint32_t i = 0; i < n; i++) note_member(t, id, t->v[id].fields[i].type);
   note_member(t, id, t->v[id].a);
   note_member(t, id, t->v[id].b);
   if (t->v[id].kind == CMC_T_BORROW) t->v[id].has_borrow = true;
+  if (t->v[id].kind == CMC_T_STREAM || t->v[id].kind == CMC_T_FUTURE || t->v[id].kind == CMC_T_FUNC)
+    t->v[id].has_ptr = false; /* handles: their payload lives elsewhere */
   if (t->v[id].kind <= CMC_T_MAP) compute_layout(t, id);
 }
 
@@ -260,7 +270,8 @@ static bool sub_defined(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
 }
 
 bool cmc_sub_valtype(cmc_subcx *cx, cmc_tid a, cmc_tid b) {
-  if (a == b && !cx->amap && !cx->bmap) return true;
+  if (a == b && ((!cx->amap && !cx->bmap) || !cx->types->v[a].has_resource)) return true;
+  if (++cx->steps > CMC_SUB_STEPS) return sfail(cx, "type too complex to match");
   if (++cx->depth > CMC_HARD_DEPTH) return sfail(cx, "type nesting is too deep");
   bool ok = sub_defined(cx, a, b);
   cx->depth--;
@@ -341,6 +352,7 @@ bool cmc_sub_instance(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
     for (uint32_t k = 0; k < t->v[ai].nexports; k++)
       if (strcmp(t->v[ai].exports[k].name, be->name) == 0) { ae = &t->v[ai].exports[k]; break; }
     if (!ae) return sfail(cx, "missing expected export `%s`", be->name);
+    if ((cx->steps += t->v[ai].nexports) > CMC_SUB_STEPS) return sfail(cx, "type too complex to match");
     if (ae->sort != be->sort)
       return sfail(cx, "type mismatch in instance export `%s`: expected %s, found %s", be->name,
                    sort_desc(be->sort), sort_desc(ae->sort));
@@ -414,13 +426,15 @@ bool cmc_sub_component(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
     for (uint32_t k = 0; k < t->v[bi].nimports; k++)
       if (strcmp(t->v[bi].imports[k].name, ae->name) == 0) { be = &t->v[bi].imports[k]; break; }
     if (!be) { sfail(cx, "missing import named `%s`", ae->name); goto done; }
-    cmc_subcx sub = {t, cx->bmap, &amap, cx->err, cx->depth + 1};
+    cmc_subcx sub = {t, cx->bmap, &amap, cx->err, cx->depth + 1, cx->steps};
     if (be->sort != ae->sort) {
       sfail(cx, "expected %s, found %s", sort_desc(ae->sort), sort_desc(be->sort));
       context(cx, "type mismatch for import `%s`", ae->name);
       goto done;
     }
-    if (!cmc_sub_extern(&sub, be->sort, be->type, ae->type)) {
+    bool r = cmc_sub_extern(&sub, be->sort, be->type, ae->type);
+    cx->steps = sub.steps;
+    if (!r) {
       context(cx, "type mismatch for import `%s`", ae->name);
       goto done;
     }
@@ -444,7 +458,7 @@ bool cmc_sub_component(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
     for (uint32_t k = 0; k < amap.len; k++) {
       if (!cmc_map_add(&am, amap.to[k], amap.from[k])) { cmc_map_free(&am); goto done; }
     }
-    cmc_subcx sub = {t, cx->amap, &bmap, cx->err, cx->depth + 1};
+    cmc_subcx sub = {t, cx->amap, &bmap, cx->err, cx->depth + 1, cx->steps};
     (void)am;
     /* compare with a's imported resources renamed to b's imports */
     cmc_map a2 = {0};
@@ -452,6 +466,7 @@ bool cmc_sub_component(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
       if (!cmc_map_add(&a2, amap.from[k], amap.to[k])) { cmc_map_free(&am); cmc_map_free(&a2); goto done; }
     sub.amap = &a2;
     bool r = cmc_sub_extern(&sub, ae->sort, ae->type, be->type);
+    cx->steps = sub.steps;
     cmc_map_free(&am);
     cmc_map_free(&a2);
     if (!r) { context(cx, "type mismatch for export `%s`", be->name); goto done; }
@@ -690,8 +705,21 @@ static bool subst_tids(cmc_arena *ar, cmc_tid **v, uint32_t n, const cmc_map *m,
   return true;
 }
 
+static cmc_tid subst_node(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, unsigned depth);
+
+/* memoized per substitution (stamp t->gen), so shared subterms are copied once */
 static cmc_tid subst(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, unsigned depth) {
   if (id == CMC_NONE || id >= t->len) return id;
+  if (t->v[id].smark == t->gen) return t->v[id].sresult;
+  cmc_tid r = subst_node(t, ar, id, m, depth);
+  if (r != CMC_NONE) {
+    t->v[id].smark = t->gen;
+    t->v[id].sresult = r;
+  }
+  return r;
+}
+
+static cmc_tid subst_node(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, unsigned depth) {
   if (depth > CMC_HARD_DEPTH) return id;
   cmc_type ty = t->v[id];
   cmc_tid mapped = cmc_map_get(m, id);
@@ -738,6 +766,7 @@ static cmc_tid subst(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map *m, 
 
 cmc_tid cmc_subst(cmc_types *t, cmc_arena *a, cmc_tid id, const cmc_map *m) {
   if (!m || m->len == 0) return id;
+  t->gen++;
   return subst(t, a, id, m, 0);
 }
 
@@ -763,7 +792,7 @@ static uint8_t join(uint8_t a, uint8_t b) {
 
 static void flatten(cmc_types *t, cmc_tid vt, bool p64, cmc_flat *out, unsigned depth) {
   uint8_t ptr = p64 ? 0x7e : 0x7f;
-  if (vt == CMC_NONE || depth > CMC_HARD_DEPTH) return;
+  if (vt == CMC_NONE || depth > CMC_HARD_DEPTH || out->len >= 64) return;
   const cmc_type *ty = &t->v[vt];
   switch (ty->kind) {
   case CMC_T_PRIM:

@@ -11,6 +11,8 @@
 #define CMC_MAX_FLAT_RESULTS 1
 #define CMC_MAX_TYPE_DEPTH 100 /* wasmtime profile limit; also bounds recursion */
 #define CMC_HARD_DEPTH 1000    /* recursion bound for every profile */
+#define CMC_MAX_TYPE_SIZE 1000000u /* effective type size limit (wasm-tools' MAX_TYPE_SIZE) */
+#define CMC_SUB_STEPS 10000000ul   /* matching work per check before giving up */
 
 bool cmc_types_init(cmc_types *t);
 void cmc_types_free(cmc_types *t);
@@ -43,6 +45,7 @@ typedef struct cmc_subcx {
   const cmc_map *amap, *bmap; /* applied to resources of a and b (may be NULL) */
   cmc_error *err;
   unsigned depth;
+  unsigned long steps;
 } cmc_subcx;
 
 /* Matching: is a a subtype of b? On failure returns false and sets an INVALID error

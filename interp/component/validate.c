@@ -21,13 +21,24 @@ enum { SC_COMPONENT, SC_COMPTYPE, SC_INSTTYPE };
 typedef struct tidset {
   cmc_tid *v;
   uint32_t len, cap;
+  cmc_tid *hash;
+  uint32_t hcap;
 } tidset;
 
 typedef struct extlist {
   cmc_extern *v;
   cmc_name *names;
   uint32_t len, cap;
+  const char **keys; /* cmc_name_key of each entry */
+  uint32_t *hash;    /* open addressing over keys: entry index, UINT32_MAX empty */
+  uint32_t hcap;
 } extlist;
+
+static uint32_t str_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
 
 typedef struct scope scope;
 struct scope {
@@ -54,7 +65,16 @@ typedef struct vcx {
   cmc_error *err;
   const cmc_comp_options *opts;
   uint32_t next_scope;
+  unsigned long work; /* comparisons done by searches, bounded by MAX_WORK */
 } vcx;
+
+#define MAX_WORK 400000000ul
+/* charges n steps of searching; fails (exhaustion) past the bound */
+#define WORK(n)                                                                    \
+  do {                                                                             \
+    if ((v->work += (unsigned long)(n)) > MAX_WORK)                                \
+      return cmc_fail(v->err, CMREF_EXHAUSTION, "validation work limit exceeded"); \
+  } while (0)
 
 #define T(id) (v->t->v[(id)])
 
@@ -81,17 +101,42 @@ static void *grow(vcx *v, void *old, uint32_t *cap, uint32_t len, size_t elem) {
   return n;
 }
 
+static uint32_t tid_hash(cmc_tid id) { return (id * 2654435761u) >> 7; }
+
+static void hash_put(cmc_tid *h, uint32_t cap, cmc_tid id) {
+  uint32_t i = tid_hash(id) & (cap - 1);
+  while (h[i] != CMC_NONE && h[i] != id) i = (i + 1) & (cap - 1);
+  h[i] = id;
+}
+
+/* tidsets keep insertion order (v) and an open-addressing hash for membership */
 static bool set_add(vcx *v, tidset *s, cmc_tid id) {
   cmc_tid *n = grow(v, s->v, &s->cap, s->len, sizeof *n);
   if (!n) return oom(v);
   s->v = n;
   s->v[s->len++] = id;
+  if (s->len * 2 > s->hcap) {
+    uint32_t cap = s->hcap ? s->hcap * 2 : 16;
+    while (s->len * 2 > cap) cap *= 2;
+    cmc_tid *h = cmc_arena_alloc(v->arena, (size_t)cap * sizeof *h);
+    if (!h) return oom(v);
+    memset(h, 0xff, (size_t)cap * sizeof *h);
+    for (uint32_t i = 0; i < s->len; i++) hash_put(h, cap, s->v[i]);
+    s->hash = h;
+    s->hcap = cap;
+  } else {
+    hash_put(s->hash, s->hcap, id);
+  }
   return true;
 }
 
 static bool set_has(const tidset *s, cmc_tid id) {
-  for (uint32_t i = 0; i < s->len; i++)
-    if (s->v[i] == id) return true;
+  if (!s->hcap) return false;
+  uint32_t i = tid_hash(id) & (s->hcap - 1);
+  while (s->hash[i] != CMC_NONE) {
+    if (s->hash[i] == id) return true;
+    i = (i + 1) & (s->hcap - 1);
+  }
   return false;
 }
 
@@ -243,6 +288,7 @@ static bool read_label(vcx *v, cmc_reader *r, const char *what, const char **out
 }
 
 static bool unique_labels(vcx *v, cmc_field *f, uint32_t i, const char *what, const char *prevwhat) {
+  WORK(i);
   for (uint32_t k = 0; k < i; k++)
     if (cmc_label_eq(f[k].name, f[i].name))
       return invalid(v, "%s name `%s` conflicts with previous %s name `%s`", what, f[i].name, prevwhat,
@@ -257,6 +303,8 @@ static cmc_tid new_type(vcx *v, cmc_tkind kind) {
 }
 
 static bool check_depth(vcx *v, cmc_tid id) {
+  if (T(id).tsize > CMC_MAX_TYPE_SIZE)
+    return invalid(v, "effective type size exceeds the limit of %u", CMC_MAX_TYPE_SIZE);
   if (v->opts->wasmtime && T(id).depth > CMC_MAX_TYPE_DEPTH) return invalid(v, "type nesting is too deep");
   if (T(id).depth > CMC_HARD_DEPTH) return invalid(v, "type nesting is too deep");
   return true;
@@ -496,9 +544,13 @@ static bool read_decl_type(vcx *v, cmc_reader *r, scope *sc, bool instance, cmc_
     if (m->depth + 1 > ty.depth) ty.depth = m->depth + 1;
   }
   if (ty.ndefined || ty.nimported_res) ty.has_resource = true;
+  uint64_t size = 1;
+  for (uint32_t i = 0; i < ty.nimports; i++) size += T(ty.imports[i].type).tsize;
+  for (uint32_t i = 0; i < ty.nexports; i++) size += T(ty.exports[i].type).tsize;
+  ty.tsize = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
   T(id) = ty;
   *out = id;
-  return true;
+  return check_depth(v, id);
 }
 
 static bool read_resource(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
@@ -664,7 +716,17 @@ static bool valtype_named(vcx *v, cmc_tid id, const tidset *set, unsigned depth)
 }
 
 /* the members of a defined type must be named (wasm-tools' all_valtypes_named_in_defined) */
+static bool members_named_walk(vcx *v, cmc_tid id, const tidset *set, unsigned depth);
+
+/* memoized per check (stamp v->t->gen): shared members are visited once */
 static bool members_named(vcx *v, cmc_tid id, const tidset *set, unsigned depth) {
+  if (T(id).mark == v->t->gen) return true;
+  if (!members_named_walk(v, id, set, depth)) return false;
+  T(id).mark = v->t->gen;
+  return true;
+}
+
+static bool members_named_walk(vcx *v, cmc_tid id, const tidset *set, unsigned depth) {
   const cmc_type *ty = &T(id);
   if (depth > CMC_HARD_DEPTH) return true;
   switch (ty->kind) {
@@ -706,6 +768,7 @@ static bool type_named(vcx *v, cmc_tid id, const tidset *set, unsigned depth) {
  * refers to is itself named (imported or exported) */
 static bool register_named(vcx *v, scope *sc, bool import, const cmc_extern *e) {
   if (sc->kind == SC_INSTTYPE) return true;
+  v->t->gen++; /* a fresh memo for members_named */
   tidset *set = import ? &sc->imported_types : &sc->exported_types;
   switch (e->sort) {
   case CMC_SORT_TYPE:
@@ -810,18 +873,40 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
     return false;
   }
   extlist *l = import ? &sc->imports : &sc->exports;
-  for (uint32_t i = 0; i < l->len; i++)
-    if (cmc_names_conflict(&l->names[i], &n) || !strcmp(l->v[i].name, xn->name))
-      return invalid(v, "%s name `%s` conflicts with previous name `%s`", kind, xn->name, l->v[i].name);
+  const char *key = cmc_name_key(&n, v->arena);
+  if (!key) return oom(v);
+  uint32_t h = l->hcap ? str_hash(key) & (l->hcap - 1) : 0;
+  for (; l->hcap && l->hash[h] != UINT32_MAX; h = (h + 1) & (l->hcap - 1))
+    if (!strcmp(l->keys[l->hash[h]], key))
+      return invalid(v, "%s name `%s` conflicts with previous name `%s`", kind, xn->name, l->v[l->hash[h]].name);
+  if (l->len >= 100000) return invalid(v, "%s count exceeds limit of 100000", kind);
   uint32_t cap = l->cap;
   cmc_extern *nv = grow(v, l->v, &cap, l->len, sizeof *nv);
   if (!nv) return oom(v);
-  uint32_t cap2 = l->cap;
+  uint32_t cap2 = l->cap, cap3 = l->cap;
   cmc_name *nn = grow(v, l->names, &cap2, l->len, sizeof *nn);
-  if (!nn) return oom(v);
+  const char **nk = grow(v, l->keys, &cap3, l->len, sizeof *nk);
+  if (!nn || !nk) return oom(v);
   l->v = nv;
   l->names = nn;
+  l->keys = nk;
   l->cap = cap;
+  l->keys[l->len] = key;
+  if ((l->len + 1) * 2 > l->hcap) {
+    uint32_t hc = l->hcap ? l->hcap * 2 : 16;
+    uint32_t *nh = cmc_arena_alloc(v->arena, (size_t)hc * sizeof *nh);
+    if (!nh) return oom(v);
+    memset(nh, 0xff, (size_t)hc * sizeof *nh);
+    for (uint32_t i = 0; i <= l->len; i++) {
+      uint32_t j = str_hash(l->keys[i]) & (hc - 1);
+      while (nh[j] != UINT32_MAX) j = (j + 1) & (hc - 1);
+      nh[j] = i;
+    }
+    l->hash = nh;
+    l->hcap = hc;
+  } else {
+    l->hash[h] = l->len;
+  }
   e->name = xn->name;
   e->implements = xn->implements;
   l->v[l->len] = *e;
@@ -959,12 +1044,10 @@ static bool core_push(void *p, cmc_tid id) {
   return sp_push(c->v, c->sc, CMC_SP_CORE_TYPE, id);
 }
 
-static cmc_core_space scope_core_space(vcx *v, scope *sc, tidset *tmp) {
-  /* flatten the scope's core type space into tids */
+static cmc_core_space scope_core_space(scope *sc) {
   cmc_space *s = &sc->sp[CMC_SP_CORE_TYPE];
-  tmp->len = 0;
-  for (uint32_t i = 0; i < s->len; i++) set_add(v, tmp, s->v[i].type);
-  cmc_core_space sp = {tmp->v, tmp->len};
+  cmc_core_space sp = {s->len ? &s->v[0].type : NULL, s->len,
+                       (uint32_t)(sizeof(cmc_index_entry) / sizeof(cmc_tid))};
   return sp;
 }
 
@@ -980,13 +1063,14 @@ static bool read_module_type(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
   if (!cmc_read_count(r, &n, 2)) return false;
   for (uint32_t i = 0; i < n; i++) {
     uint8_t b = 0;
-    cmc_core_space sp = {types.v, types.len};
+    cmc_core_space sp = {types.v, types.len, 1};
     if (!cmc_read_byte(r, &b)) return false;
     if (b == 0x00) {
       cmc_core_extern e = {0};
       if (!cmc_read_name(r, &e.module) || !cmc_read_name(r, &e.name) ||
           !cmc_read_core_externtype(r, v->t, &sp, &e))
         return false;
+      WORK(nimps);
       for (uint32_t k = 0; k < nimps; k++)
         if (!strcmp(imps[k].module, e.module) && !strcmp(imps[k].name, e.name))
           return invalid(v, "duplicate import name `%s:%s`", e.module, e.name);
@@ -1026,6 +1110,7 @@ static bool read_module_type(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
     } else if (b == 0x03) {
       cmc_core_extern e = {0};
       if (!cmc_read_name(r, &e.name) || !cmc_read_core_externtype(r, v->t, &sp, &e)) return false;
+      WORK(nexps);
       for (uint32_t k = 0; k < nexps; k++)
         if (!strcmp(exps[k].name, e.name)) return invalid(v, "export name `%s` already defined", e.name);
       exps = grow(v, exps, &cape, nexps, sizeof *exps);
@@ -1057,8 +1142,7 @@ static bool read_core_type(vcx *v, cmc_reader *r, scope *sc, bool in_decl) {
     if (!cmc_read_byte(r, &b)) return false;
     if (b != 0x50) return cmc_malformed(r, "invalid leading byte (0x%x) for core type", b);
   }
-  tidset tmp = {0};
-  cmc_core_space sp = scope_core_space(v, sc, &tmp);
+  cmc_core_space sp = scope_core_space(sc);
   core_push_cx cx = {v, sc, NULL};
   return cmc_read_core_rectype(r, v->t, b, &sp, core_push, &cx);
 }
@@ -1092,6 +1176,7 @@ static bool alias_export(vcx *v, cmc_reader *r, scope *sc, int sort) {
     return invalid(v, "aliases in a component or instance type may only refer to types or instances");
   if (!sp_get(v, sc, CMC_SP_INSTANCE, idx, &it)) return false;
   const cmc_extern *e;
+  WORK(T(it).nexports);
   if (!find_export(T(it).exports, T(it).nexports, name, &e))
     return invalid(v, "instance %u has no export named `%s`", idx, name);
   if (e->sort != sort) return invalid(v, "export `%s` for instance %u is not a %s", name, idx, sort_name(sort));
@@ -1107,6 +1192,7 @@ static bool alias_core_export(vcx *v, cmc_reader *r, scope *sc, int sort) {
     return invalid(v, "aliases in a component or instance type may only refer to types or instances");
   if (!sp_get(v, sc, CMC_SP_CORE_INSTANCE, idx, &it)) return false;
   const cmc_core_extern *e = NULL;
+  WORK(T(it).ncexports);
   for (uint32_t i = 0; i < T(it).ncexports; i++)
     if (!strcmp(T(it).cexports[i].name, name)) { e = &T(it).cexports[i]; break; }
   if (!e) return invalid(v, "core instance %u has no export named `%s`", idx, name);
@@ -1191,22 +1277,25 @@ static bool core_instantiate(vcx *v, cmc_reader *r, scope *sc) {
   for (uint32_t i = 0; i < n; i++) {
     cmc_tid it = CMC_NONE;
     if (!sp_get(v, sc, CMC_SP_CORE_INSTANCE, insts[i], &it)) return false;
+    WORK(i);
     for (uint32_t k = 0; k < i; k++)
       if (!strcmp(names[k], names[i])) return invalid(v, "duplicate module instantiation argument named `%s`", names[i]);
   }
   for (uint32_t i = 0; i < T(mt).ncimports; i++) {
     const cmc_core_extern *imp = &T(mt).cimports[i];
     uint32_t a = n;
+    WORK(n);
     for (uint32_t k = 0; k < n; k++)
       if (!strcmp(names[k], imp->module)) { a = k; break; }
     if (a == n) return invalid(v, "missing module instantiation argument named `%s`", imp->module);
     cmc_tid it = sc->sp[CMC_SP_CORE_INSTANCE].v[insts[a]].type;
     const cmc_core_extern *found = NULL;
+    WORK(T(it).ncexports);
     for (uint32_t k = 0; k < T(it).ncexports; k++)
       if (!strcmp(T(it).cexports[k].name, imp->name)) { found = &T(it).cexports[k]; break; }
     if (!found)
       return invalid(v, "module instantiation argument `%s` does not export an item named `%s`", imp->module, imp->name);
-    cmc_subcx cx = {v->t, NULL, NULL, v->err, 0};
+    cmc_subcx cx = {v->t, NULL, NULL, v->err, 0, 0};
     if (!cmc_sub_core_extern(&cx, found, imp)) {
       char pre[400];
       snprintf(pre, sizeof pre, "type mismatch for export `%s` of module instantiation argument `%s`",
@@ -1233,6 +1322,7 @@ static bool core_inline_exports(vcx *v, cmc_reader *r, scope *sc) {
     if (!cmc_read_u32(r, &idx)) return false;
     if (k > 0x04) return invalid(v, "only core functions, tables, memories, globals and tags can be exported");
     if (!sp_get(v, sc, sort_space(CMC_SORT_CORE + k), idx, &t)) return false;
+    WORK(i);
     for (uint32_t j = 0; j < i; j++)
       if (!strcmp(exps[j].name, exps[i].name))
         return invalid(v, "export name `%s` already defined", exps[i].name);
@@ -1283,10 +1373,12 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
   if (!sp_get(v, sc, CMC_SP_COMPONENT, cidx, &ct)) return false;
   for (uint32_t i = 0; i < n; i++) {
     if (!sortidx_type(v, sc, args[i].sort, idxs[i], &args[i].type)) return false;
+    WORK(i);
     for (uint32_t k = 0; k < i; k++)
       if (cmc_label_eq(args[k].name, args[i].name))
         return invalid(v, "instantiation argument `%s` conflicts with previous argument `%s`", args[i].name, args[k].name);
   }
+  WORK((unsigned long)T(ct).nimports * (n + 1));
   cmc_map map = {0};
   bool ok = false;
   extern bool cmc_bind_resources(cmc_types *, const cmc_extern *, uint32_t, const cmc_extern *, uint32_t,
@@ -1306,7 +1398,7 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
       invalid(v, "type mismatch for import `%s`: expected %s, found %s", imp.name, sort_name(imp.sort), sort_name(arg->sort));
       goto done;
     }
-    cmc_subcx cx = {v->t, NULL, &map, v->err, 0};
+    cmc_subcx cx = {v->t, NULL, &map, v->err, 0, 0};
     if (!cmc_sub_extern(&cx, arg->sort, arg->type, imp.type)) {
       char pre[400];
       snprintf(pre, sizeof pre, "type mismatch for import `%s`", imp.name);
@@ -1523,19 +1615,8 @@ static bool require_realloc(vcx *v, const canonopts *o) {
 }
 
 static bool contains_ptr(vcx *v, cmc_tid t, unsigned depth) {
-  if (t == CMC_NONE || depth > CMC_HARD_DEPTH) return false;
-  const cmc_type *ty = &T(t);
-  switch (ty->kind) {
-  case CMC_T_PRIM: return ty->prim == CMC_STRING;
-  case CMC_T_LIST: case CMC_T_MAP: return true;
-  case CMC_T_RECORD: case CMC_T_TUPLE: case CMC_T_VARIANT:
-    for (uint32_t i = 0; i < ty->n; i++)
-      if (contains_ptr(v, T(t).fields[i].type, depth + 1)) return true;
-    return false;
-  case CMC_T_FIXLIST: case CMC_T_OPTION: return contains_ptr(v, ty->a, depth + 1);
-  case CMC_T_RESULT: return contains_ptr(v, ty->a, depth + 1) || contains_ptr(v, ty->b, depth + 1);
-  default: return false;
-  }
+  (void)depth;
+  return t != CMC_NONE && T(t).has_ptr;
 }
 
 static void flat_types(vcx *v, cmc_tid ft, bool p64, cmc_flat *params, cmc_flat *results) {
@@ -1891,7 +1972,7 @@ static bool read_export(vcx *v, cmc_reader *r, scope *sc) {
         return invalid(v, "type mismatch in export `%s`: expected resource, found defined type", xn.name);
       e.type = asc.type; /* a fresh abstract type, unequal to every other */
     } else {
-      cmc_subcx cx = {v->t, NULL, NULL, v->err, 0};
+      cmc_subcx cx = {v->t, NULL, NULL, v->err, 0, 0};
       if (!cmc_sub_extern(&cx, e.sort, e.type, asc.type)) {
         char pre[400];
         snprintf(pre, sizeof pre, "ascribed type of export is not compatible with item's type");
@@ -2057,7 +2138,7 @@ bool cmc_comp_validate(const uint8_t *bytes, size_t size, const cmc_comp_options
   memset(res, 0, sizeof *res);
   memset(err, 0, sizeof *err);
   if (!cmc_types_init(&res->types)) return cmc_fail(err, CMREF_MALFORMED, "out of memory");
-  vcx v = {&res->types, &res->arena, err, opts ? opts : &defaults, 0};
+  vcx v = {&res->types, &res->arena, err, opts ? opts : &defaults, 0, 0};
   cmc_reader r = {bytes, bytes + size, bytes, err, &res->arena};
   scope *root = new_scope(&v, NULL, SC_COMPONENT);
   if (!root) return false;

@@ -58,6 +58,62 @@ static void test_types(void) {
   CHECK(run(rec, sizeof rec - 1, "record type must have at least one field") == CMREF_INVALID);
 }
 
+static size_t put_u32(uint8_t *p, uint32_t v) {
+  size_t n = 0;
+  do {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    p[n++] = b | (v ? 0x80 : 0);
+  } while (v);
+  return n;
+}
+
+/* 200 components nested in each other: an error, not a deep recursion */
+static void test_deep_nesting(void) {
+  size_t cap = 200 * 16 + 64;
+  uint8_t *a = malloc(cap), *b = malloc(cap);
+  memcpy(a, PRE, 8);
+  size_t len = 8;
+  for (int i = 0; i < 200; i++) {
+    size_t o = 0;
+    memcpy(b, PRE, 8);
+    o = 8;
+    b[o++] = 0x04;
+    o += put_u32(b + o, (uint32_t)len);
+    memcpy(b + o, a, len);
+    o += len;
+    uint8_t *t = a;
+    a = b;
+    b = t;
+    len = o;
+  }
+  CHECK(run(a, len, "nesting is too deep") == CMREF_INVALID);
+  free(a);
+  free(b);
+}
+
+/* tuple types that double in size at each step: bounded by the effective type size */
+static void test_type_size_bound(void) {
+  uint8_t buf[8 + 6 + 64 * 4];
+  size_t o = 8, n = 64;
+  memcpy(buf, PRE, 8);
+  uint8_t body[4 + 64 * 4];
+  size_t bo = 0;
+  body[bo++] = (uint8_t)n;
+  body[bo++] = 0x6f; body[bo++] = 2; body[bo++] = 0x79; body[bo++] = 0x79; /* tuple<u32,u32> */
+  for (size_t i = 1; i < n; i++) {
+    body[bo++] = 0x6f;
+    body[bo++] = 2;
+    body[bo++] = (uint8_t)(i - 1);
+    body[bo++] = (uint8_t)(i - 1);
+  }
+  buf[o++] = 0x07;
+  o += put_u32(buf + o, (uint32_t)bo);
+  memcpy(buf + o, body, bo);
+  o += bo;
+  CHECK(run(buf, o, "effective type size exceeds") == CMREF_INVALID);
+}
+
 static void test_names(void) {
   cmc_name n;
   char why[200];
@@ -109,6 +165,8 @@ int main(int argc, char **argv) {
   test_preamble();
   test_types();
   test_names();
+  test_deep_nesting();
+  test_type_size_bound();
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
