@@ -18,7 +18,7 @@ from harness import db
 from harness.engine import EngineUnavailable
 from harness.expectations import ExpectationError, Expectations
 from harness.runner import FAILING, OUTCOMES, PASS
-from harness.session import FileResult, probe, run_tasks, tasks_for
+from harness.session import FileResult, close_spares, probe, run_tasks, tasks_for
 from harness.suites import ROOT, SuiteError, resolve
 
 
@@ -132,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
             summary.doc["totals"]["error"] += 1
             continue
         run_suite(args, suite, summary, conn, version, commit, host)
+    close_spares()
     totals = summary.doc["totals"]
     n = sum(totals.values())
     print(f"{n} directives: " + ", ".join(f"{k} {v}" for k, v in totals.items() if v or k == PASS))

@@ -114,6 +114,7 @@ class Runner:
         self.features = {k: v for k, v in (doc.get("requirements") or {}).items()
                          if isinstance(v, bool)}
         self.state = FileState()
+        self.preloaded: tuple[dict, Any, int] | None = None
         cmds = doc["commands"]
         results: list[Result] = []
         try:
@@ -131,7 +132,8 @@ class Runner:
             while j < len(cmds) and cmds[j]["type"] in BATCHED and not unreadable(cmds[j]):
                 j += 1
             if j > i:
-                results += self.run_batch(cmds[i:j])
+                nxt = cmds[j] if j < len(cmds) else None
+                results += self.run_batch(cmds[i:j], nxt if preloadable(nxt) else None)
                 i = j
             else:
                 results.append(self.run_one(cmds[i]))
@@ -219,6 +221,14 @@ class Runner:
         return str(self.folder / cmd["filename"])
 
     def load(self, cmd: dict) -> Ref:
+        pre, self.preloaded = self.preloaded, None
+        if pre is not None and pre[0] is cmd and pre[2] == self.generation:
+            reply = pre[1]
+            if isinstance(reply, dict):
+                return Ref(reply["module"], self.generation, cmd["line"])
+            if isinstance(reply, EngineError):
+                raise reply
+            # anything else (crash, lost, unsupported ...): load again, for real
         kw = {"features": self.features} if getattr(self, "features", None) else {}
         handle = self.engine.load(self.path(cmd), component=bool(cmd.get("component")), **kw)
         return Ref(handle, self.generation, cmd["line"])
@@ -369,14 +379,18 @@ class Runner:
         return self.expect_rejection(cmd, want, None)
 
     # ---- batches: actions and load-only assertions ------------------------------------------
-    def run_batch(self, cmds: list[dict]) -> list[Result]:
+    def run_batch(self, cmds: list[dict], preload: dict | None = None) -> list[Result]:
         """Build each command's request, send them all as one batch, judge each reply.
 
         Only commands whose requests do not depend on earlier replies are batched: actions
-        (their instances are known) and assert_invalid / assert_malformed (a load)."""
+        (their instances are known) and assert_invalid / assert_malformed (a load). The load
+        of the module directive that follows (`preload`) rides along: loading has no effect
+        on the store, and the module directive then needs one round trip, not two."""
         start = time.perf_counter()
         requests: list[dict] = []
         slots: list[int | Result] = []
+        if preload is not None:
+            requests.append(self.load_request(preload))
         for cmd in cmds:
             try:
                 req = self.request(cmd)
@@ -388,6 +402,8 @@ class Runner:
                 requests.append(req)
                 slots.append(len(requests) - 1)
         replies = self.send(requests)
+        if preload is not None:
+            self.preloaded = (preload, replies[0], self.generation)
         results = []
         for cmd, slot in zip(cmds, slots):
             if isinstance(slot, Result):
@@ -407,6 +423,12 @@ class Runner:
             r.duration = share
         return results
 
+    def load_request(self, cmd: dict) -> dict:
+        req = {"op": "load", "path": self.path(cmd), "component": bool(cmd.get("component"))}
+        if self.features:
+            req["features"] = self.features
+        return req
+
     def request(self, cmd: dict) -> dict | Result:
         """The engine request for a batched command (or its Result when none is needed)."""
         kind = cmd["type"]
@@ -414,10 +436,7 @@ class Runner:
             verdict = self.front_end_verdict(cmd, kind[len("assert_"):])
             if verdict is not None:
                 return verdict
-            req = {"op": "load", "path": self.path(cmd), "component": bool(cmd.get("component"))}
-            if self.features:
-                req["features"] = self.features
-            return req
+            return self.load_request(cmd)
         action = cmd.get("action")
         if action is None:
             raise NotRun(f"{kind} without an action is not supported")
@@ -486,6 +505,16 @@ class Runner:
             return self.rejected(cmd, want, got)
         return Result(cmd["line"], cmd["type"], FAIL, expected=want, actual=show(got),
                       message=f"expected {want}, got {show(got)}")
+
+
+PRELOADABLE = ("module", "module_definition", "assert_unlinkable", "assert_uninstantiable")
+
+
+def preloadable(cmd: dict | None) -> bool:
+    """A directive whose load can ride along with the batch before it."""
+    return (cmd is not None and cmd["type"] in PRELOADABLE and "filename" in cmd
+            and not unreadable(cmd) and cmd.get("module_type", "binary") == "binary"
+            and "parse_error" not in cmd)
 
 
 def results_of(reply: Any) -> Any:

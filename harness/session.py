@@ -128,13 +128,16 @@ def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float
               ) -> Iterator[FileResult]:
     """FileResults in completion order. Raises EngineUnavailable before running anything."""
     if jobs <= 1 or len(tasks) <= 1:
-        _init(engine_name, timeout)
+        engine = _spare.pop((engine_name, timeout), None) or make_engine(engine_name,
+                                                                         timeout=timeout)
+        expectations = Expectations.load(engine_name)
         try:
             for t in tasks:
-                yield _work(t)
+                yield run_file(engine, expectations, t)
         finally:
-            getattr(_engine, "close", lambda: None)()
+            _spare[(engine_name, timeout)] = engine   # for the next suite of this run
         return
+    close_spares()  # no engine process may be shared with the forked workers
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(jobs, initializer=_init, initargs=(engine_name, timeout, True))
     try:
@@ -145,15 +148,26 @@ def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float
         pool.terminate()
 
 
+# An engine started by probe() (or left by a -j 1 run) is kept for the next -j 1 run.
+_spare: dict[tuple[str, float], object] = {}
+
+
+def close_spares() -> None:
+    while _spare:
+        _, engine = _spare.popitem()
+        getattr(engine, "close", lambda: None)()
+
+
 def probe(engine_name: str, timeout: float) -> str:
     """The engine's version; EngineUnavailable when it cannot run here."""
     engine = make_engine(engine_name, timeout=timeout)
     try:
-        return engine.version()
+        version = engine.version()
     except Exception as e:
-        raise EngineUnavailable(f"engine {engine_name}: {e}") from None
-    finally:
         getattr(engine, "close", lambda: None)()
+        raise EngineUnavailable(f"engine {engine_name}: {e}") from None
+    _spare[(engine_name, timeout)] = engine
+    return version
 
 
 def _relpath(path: Path, root: Path) -> str:

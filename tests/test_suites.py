@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from harness.engine import EngineUnavailable
-from harness.session import probe
+from harness.session import close_spares, probe
 from harness.suites import SuiteError, resolve
 from harness_util import ROOT, needs_core, needs_node, needs_wabt
 
@@ -38,6 +38,8 @@ def ref_unavailable() -> str | None:
         probe("ref", 10.0)
     except EngineUnavailable as e:
         return str(e)
+    finally:
+        close_spares()
     return None
 
 

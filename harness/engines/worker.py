@@ -13,6 +13,7 @@ in both cases the process is gone with all its state; the next request starts a 
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
 import select
@@ -30,6 +31,11 @@ from harness.engine import (EngineCrash, EngineError, EngineFault, EngineTimeout
 MAX_BATCH = 64
 
 
+EOF: Any = object()  # the pipe closed (a sentinel, compared by identity)
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_DECODE = json.JSONDecoder().decode
+
+
 class Lost(Exception):
     """A pipelined request that was never answered because the worker died before it."""
 
@@ -44,6 +50,7 @@ class WorkerEngine:
         self.generation = 0
         self._proc: subprocess.Popen | None = None
         self._buf = b""
+        self._lines: collections.deque[str] = collections.deque()
         self._next_id = 0
         self._version: str | None = None
         self._stderr = None
@@ -57,6 +64,7 @@ class WorkerEngine:
         self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=self.env, bufsize=0)
         self._buf = b""
+        self._lines = collections.deque()
         return self._proc
 
     def _stop(self) -> str:
@@ -97,10 +105,12 @@ class WorkerEngine:
         self.generation -= 1  # a deliberate close loses nothing the runner still holds
 
     # ---- the pipe ------------------------------------------------------------------------
-    def _read_line(self, deadline: float) -> bytes | None:
-        """One line from the worker, or None on timeout; b'' when the pipe closed."""
+    def _read_line(self, deadline: float) -> Any:
+        """One line from the worker, or None on timeout; EOF when the pipe closed."""
+        if self._lines:
+            return self._lines.popleft()
         fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buf:
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -109,10 +119,12 @@ class WorkerEngine:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                return b""
+                return EOF
             self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line
+            if b"\n" in chunk:
+                complete, self._buf = self._buf.rsplit(b"\n", 1)
+                self._lines.extend(complete.decode("utf-8", "replace").split("\n"))
+                return self._lines.popleft()
 
     def call_many(self, requests: list[dict[str, Any]]) -> list[Any]:
         """Send requests pipelined; one result per request: the `ok` dict or an exception
@@ -129,7 +141,7 @@ class WorkerEngine:
         for req in requests:
             self._next_id += 1
             ids.append(self._next_id)
-            lines.append(json.dumps({"id": self._next_id, **req}, separators=(",", ":")))
+            lines.append(f'{{"id":{self._next_id},' + _encode(req)[1:])
         try:
             proc.stdin.write(("\n".join(lines) + "\n").encode())
         except (BrokenPipeError, OSError):
@@ -144,7 +156,8 @@ class WorkerEngine:
             reply = _decode(line, rid)
             if isinstance(reply, str):
                 how = self._stop()
-                results.append(EngineCrash(f"{reply}; {how}" if line else f"worker died: {how}"))
+                results.append(EngineCrash(f"{reply}; {how}" if line is not EOF
+                                           else f"worker died: {how}"))
                 break
             results.append(_result(reply))
         return results + [Lost()] * (len(ids) - len(results))
@@ -181,12 +194,12 @@ class WorkerEngine:
         return self.call("get", instance=instance, field=field)["results"][0]
 
 
-def _decode(line: bytes, rid: int) -> dict | str:
+def _decode(line: str, rid: int) -> dict | str:
     """The reply, or a description of why the line is garbage."""
-    if not line:
+    if line is EOF:
         return "worker closed its pipe"
     try:
-        reply = json.loads(line)
+        reply = _DECODE(line)
     except ValueError:
         return f"garbage on the worker pipe: {line[:80]!r}"
     if not isinstance(reply, dict) or reply.get("id") != rid:
