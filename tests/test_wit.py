@@ -265,3 +265,53 @@ def test_print_layout(tmp_path):
         "    s: static async func();\n  }\n\n"
         "  f: func(%type: option<r>) -> result<_, string>;\n}\n\n"
         "world w {\n  import j;\n  import i;\n\n  export run: func();\n}\n")
+
+
+# ---- a component's type as WIT, checked against jco's componentWit ----
+
+COMPONENTS = r"""
+(component
+  (import "wasi:io/streams@0.2.0" (instance
+    (export "input-stream" (type (sub resource)))
+    (export "error" (type (sub resource)))))
+  (import "f" (func (param "x" u32) (param "s" string) (result (list u8))))
+  (import "r" (type $r (sub resource)))
+  (import "[constructor]r" (func (result (own $r))))
+  (import "[method]r.get" (func (param "self" (borrow $r)) (result u64)))
+  (import "host" (instance
+    (type $e (enum "a" "b"))
+    (export "e" (type (eq $e)))
+    (type $rec (record (field "x" u8) (field "y" (option string))))
+    (export "rec" (type $rec'' (eq $rec)))
+    (export "get" (func (result $rec'')))))
+)
+(component
+  (type $t (tuple u8 (result string (error u32)) (list (tuple char bool))))
+  (import "g" (func (param "t" $t) (result (option (list $t)))))
+  (import "h" (func async (param "a" (stream u8)) (result (future))))
+)
+(component
+  (import "T1" (type $T1 (sub resource)))
+  (import "T2" (type $T2 (eq $T1)))
+  (import "T3" (type $T3 (eq $T2)))
+)
+"""
+
+
+def test_component_wit_matches_jco(tmp_path):
+    from harness.frontend.component import convert_text
+    from harness import wit_components
+    bodies = ["(component" + b for b in COMPONENTS.strip()[len("(component"):].split("\n(component")]
+    files = []
+    for i, body in enumerate(bodies):
+        doc, bins = convert_text(body + "\n", f"c{i}.wast")
+        assert len(bins) == 1, doc
+        (name, data), = bins.items()
+        path = tmp_path / f"c{i}.wasm"
+        path.write_bytes(data)
+        files.append(path)
+    res = wit_components.compare(files)
+    assert "resource r {" in res["rows"][0]["cmref"]["wit"]
+    assert "type T3 = T2;" in res["rows"][2]["cmref"]["wit"]
+    assert res["counts"] == {"agree": len(files)}, [
+        (r["file"], r["jco"], r["cmref"]) for r in res["rows"] if r["outcome"] != "agree"]

@@ -15,7 +15,7 @@
 #include "wit/wit.h"
 
 static int wit_usage(void) {
-  fprintf(stderr, "usage: cmref wit [--json] [--features F,G] [--all-features] PATH\n");
+  fprintf(stderr, "usage: cmref wit [--json] [--features F,G] [--all-features] PATH|COMPONENT.wasm\n");
   return 2;
 }
 
@@ -27,6 +27,38 @@ static void add_features(wit_resolve *r, const char *list) {
     if (n) wit_push(&r->mem, r->features, wit_strndup(&r->mem, p, n));
     p += n + (e ? 1 : 0);
   }
+}
+
+static int is_wasm_binary(const char *path) {
+  unsigned char magic[4] = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  size_t n = fread(magic, 1, 4, f);
+  fclose(f);
+  return n == 4 && !memcmp(magic, "\0asm", 4);
+}
+
+/* a component binary: its type as WIT (wit-parser's decode of a component) */
+static int decode_file(wit_resolve *r, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  size_t got;
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      unsigned char *nb = realloc(buf, cap * 2);
+      if (!nb) { free(buf); buf = NULL; break; }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (!buf) return -1;
+  int pkg = wit_decode_component(r, buf, n);
+  free(buf);
+  return pkg;
 }
 
 int cli_wit(int argc, char **argv) {
@@ -43,7 +75,8 @@ int cli_wit(int argc, char **argv) {
   }
   if (!path) { wit_resolve_free(&r); return wit_usage(); }
   int rc = 0;
-  int pkg = wit_push_path(&r, path);
+  int component = is_wasm_binary(path);
+  int pkg = component ? decode_file(&r, path) : wit_push_path(&r, path);
   if (pkg < 0) {
     char *msg = wit_render_error(&r);
     fprintf(stderr, "%s\n", msg ? msg : "error");
@@ -55,10 +88,12 @@ int cli_wit(int argc, char **argv) {
     else rc = 1;
     free(s);
   } else {
-    /* as `wasm-tools component wit`: the main package, then every other one nested */
+    /* as `wasm-tools component wit`: the main package, then every other one nested;
+     * for a component only its own package, as jco's componentWit prints it (the
+     * others are just the names of the interfaces it imports or exports) */
     int *nested = wit_alloc(&r.mem, sizeof(int) * (size_t)(r.packages.n + 1));
     int n = 0;
-    for (int i = 0; i < r.packages.n; i++)
+    for (int i = 0; i < r.packages.n && !component; i++)
       if (i != pkg) nested[n++] = i;
     char *s = wit_print(&r, pkg, nested, n);
     if (s) fputs(s, stdout);

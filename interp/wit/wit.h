@@ -249,6 +249,10 @@ char *wit_render_error(wit_resolve *r);
 /* The Resolve as JSON in wit-parser's serde shape (caller frees). */
 char *wit_resolve_json(wit_resolve *r);
 
+/* A component binary's type as the world `root` of package `root:component`
+ * (wit-parser's decode of a component). Returns that package's id, or -1. */
+int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len);
+
 /* The package `main_pkg` as WIT text, then `nested` packages as `package x { }` blocks,
  * laid out as wit-component's WitPrinter does (caller frees; NULL if not printable). */
 char *wit_print(wit_resolve *r, int main_pkg, const int *nested, int nnested);
