@@ -1949,7 +1949,7 @@ bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options
   deliver_resolve(&subtask);
   cma_heap_free(&heap);
   if (!ok) return false;
-  memcpy(flat_results, call.results.v, call.results.n * sizeof *flat_results);
+  if (call.results.n) memcpy(flat_results, call.results.v, call.results.n * sizeof *flat_results);
   *nresults = call.results.n;
   return true;
 }

@@ -34,6 +34,7 @@ typedef struct memory {
   uint64_t log[16][4];
   bool misalign;      /* return a misaligned pointer */
   bool beyond;        /* return a pointer at the end of memory */
+  uint64_t scribble;  /* realloc overwrites 8 bytes here (0: no) */
 } memory;
 
 static bool bump_realloc(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
@@ -49,6 +50,7 @@ static bool bump_realloc(void *env, const cm_value *args, uint32_t nargs, cm_val
     m->log[m->calls][3] = size;
   }
   m->calls++;
+  if (m->scribble) memset(m->data + m->scribble, 'X', 8);
   uint64_t p = (m->next + align - 1) / align * align;
   if (m->misalign) p += 1;
   if (m->beyond) p = m->size - align;
@@ -190,7 +192,7 @@ static void test_aggregates(void) {
   cmc_field rf[3] = {{"a", prim(CMC_U8)}, {"b", prim(CMC_U64)}, {"c", prim(CMC_U16)}};
   cmc_tid rec = mk(t, CMC_T_RECORD, CMC_NONE, CMC_NONE, rf, 3, 0);
   CHECK(t->v[rec].size[0] == 24 && t->v[rec].align[0] == 8);
-  cma_val fields[3], v = {.u.agg = {fields, NULL, 3}}, w;
+  cma_val fields[3], v = {.u.agg = {.v = fields, .n = 3}}, w;
   memset(fields, 0, sizeof fields);
   fields[0].u.i = 0x11;
   fields[1].u.i = UINT64_C(0x2233445566778899);
@@ -264,7 +266,7 @@ static void test_aggregates(void) {
   cmc_tid fix = mk(t, CMC_T_FIXLIST, prim(CMC_U16), CMC_NONE, NULL, 0, 3);
   CHECK(t->v[fix].size[0] == 6 && t->v[fix].align[0] == 2);
   cma_val el[3] = {{.u.i = 1}, {.u.i = 2}, {.u.i = 0xffff}};
-  v = (cma_val){.u.agg = {el, NULL, 3}};
+  v = (cma_val){.u.agg = {.v = el, .n = 3}};
   int calls = f.mem.calls;
   CHECK(cma_store_value(&f.cx, &v, fix, 64) && f.mem.calls == calls);
   CHECK(f.mem.data[68] == 0xff && f.mem.data[69] == 0xff && f.mem.data[66] == 2);
@@ -274,9 +276,9 @@ static void test_aggregates(void) {
   cmc_tid lrec = mk(t, CMC_T_LIST, rec, CMC_NONE, NULL, 0, 0);
   cma_val recs[2];
   cma_val f0[3] = {{.u.i = 1}, {.u.i = 2}, {.u.i = 3}}, f1[3] = {{.u.i = 4}, {.u.i = 5}, {.u.i = 6}};
-  recs[0] = (cma_val){.u.agg = {f0, NULL, 3}};
-  recs[1] = (cma_val){.u.agg = {f1, NULL, 3}};
-  v = (cma_val){.u.agg = {recs, NULL, 2}};
+  recs[0] = (cma_val){.u.agg = {.v = f0, .n = 3}};
+  recs[1] = (cma_val){.u.agg = {.v = f1, .n = 3}};
+  v = (cma_val){.u.agg = {.v = recs, .n = 2}};
   calls = f.mem.calls;
   CHECK(cma_store_value(&f.cx, &v, lrec, 64));
   CHECK(f.mem.calls == calls + 1 && f.mem.log[calls][2] == 8 && f.mem.log[calls][3] == 48);
@@ -295,7 +297,7 @@ static void test_aggregates(void) {
   f.cx.host = false;
 
   /* realloc results: misaligned, beyond the end */
-  v = (cma_val){.u.agg = {recs, NULL, 2}};
+  v = (cma_val){.u.agg = {.v = recs, .n = 2}};
   f.mem.misalign = true;
   CHECK(!cma_store_value(&f.cx, &v, lrec, 64) && trapped(&f, "unaligned pointer"));
   f.cx.host = true;
@@ -497,6 +499,32 @@ static void test_fast_paths(void) {
     fixture_free(&a);
     fixture_free(&b);
   }
+}
+
+/* A value lifted as a view of a memory and lowered into the same memory keeps the bytes it
+ * had when lifted, whatever realloc does to the source range (the spec copies at lift). */
+static void test_views(void) {
+  fixture f;
+  fixture_init(&f, CMA_UTF8);
+  memcpy(f.mem.data + 100, "hello!!!", 8);
+  cma_string s;
+  CHECK(cma_load_string_from_range(&f.cx, 100, 8, &s) && s.mem != NULL);
+  f.mem.scribble = 100;
+  uint64_t p, u;
+  CHECK(cma_store_string_into_range(&f.cx, &s, &p, &u) && u == 8);
+  CHECK(memcmp(f.mem.data + p, "hello!!!", 8) == 0 && memcmp(f.mem.data + 100, "XXXXXXXX", 8) == 0);
+  cmc_tid l = mk(&f.types, CMC_T_LIST, prim(CMC_U8), CMC_NONE, NULL, 0, 0);
+  memcpy(f.mem.data + 100, "abcdefgh", 8);
+  uint32_t desc[2] = {100, 8};
+  memcpy(f.mem.data + 16, desc, 8);
+  cma_val v;
+  f.mem.scribble = 0;
+  CHECK(cma_load_value(&f.cx, 16, l, &v) && v.u.agg.mem != NULL);
+  f.mem.scribble = 100;
+  CHECK(cma_store_value(&f.cx, &v, l, 24));
+  memcpy(desc, f.mem.data + 24, 8);
+  CHECK(desc[1] == 8 && memcmp(f.mem.data + desc[0], "abcdefgh", 8) == 0);
+  fixture_free(&f);
 }
 
 /* ---- flat values ---- */
@@ -799,6 +827,7 @@ int main(void) {
   test_aggregates();
   test_strings();
   test_fast_paths();
+  test_views();
   test_flat();
   test_lower_lift();
   test_resources();
