@@ -78,6 +78,24 @@ int cli_validate(const char *path) {
 
 /* ---- WAVE values ---- */
 
+/* v128 (simd): no WAVE syntax exists, so the CLI writes it as wasmtime's --invoke does, the
+ * 128-bit value in hex, lane 0 in the lowest bits: 0x + 32 hex digits. */
+static bool parse_v128(const char *s, cm_value *v) {
+  if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || strlen(s + 2) != 32) return false;
+  for (int i = 0; i < 16; i++) {
+    unsigned byte;
+    if (sscanf(s + 2 + 2 * (15 - i), "%2x", &byte) != 1) return false;
+    v->v128[i] = (uint8_t)byte;
+  }
+  return true;
+}
+
+static void print_v128(const cm_value *v) {
+  printf("0x");
+  for (int i = 15; i >= 0; i--) printf("%02x", v->v128[i]);
+  printf("\n");
+}
+
 static bool parse_arg(const char *s, cm_valtype t, cm_value *v) {
   char *end;
   errno = 0;
@@ -95,6 +113,7 @@ static bool parse_arg(const char *s, cm_valtype t, cm_value *v) {
     break;
   case CM_F32: v->f32 = strtof(s, &end); break;
   case CM_F64: v->f64 = strtod(s, &end); break;
+  case CM_V128: return parse_v128(s, v);
   default: return false;
   }
   while (*end == ' ') end++;
@@ -122,6 +141,7 @@ static void print_value(cm_valtype t, const cm_value *v) {
   case CM_I64: printf("%" PRId64 "\n", (int64_t)v->i64); break;
   case CM_F32: print_float(v->f32, 9); break;
   case CM_F64: print_float(v->f64, 17); break;
+  case CM_V128: print_v128(v); break;
   default: printf(v->ref ? "<ref>\n" : "null\n"); break;
   }
 }
