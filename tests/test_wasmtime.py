@@ -133,16 +133,17 @@ SAMPLE = ["comments.wast", "inline-module.wast", "linking.wast", "data.wast", "s
 
 @pytest.mark.parametrize("name", SAMPLE)
 def test_splitter_agrees_with_wast2json(name, tmp_path):
-    """Same commands, same kinds; wast2json's line is inside the directive's span."""
+    """Same commands, same kinds, same lines (json-from-wast and wast2json agree)."""
     path = SUITES / "core" / name
     subprocess.run(["wast2json", str(path), "-o", str(tmp_path / "x.json")], check=True,
                    capture_output=True)
     commands = json.loads((tmp_path / "x.json").read_text())["commands"]
     text = ww.read_script(path)
     ds = ww.split_directives(text)
-    assert [c["type"] for c in commands] == [d.kind for d in ds]
-    for c, d in zip(commands, ds):
-        assert d.line <= c["line"] <= d.line + text.count("\n", d.start, d.end)
+    assert [(c["type"], c["line"]) for c in commands] == [(d.kind, d.line) for d in ds]
+    for d in ds:
+        assert d.first <= d.line <= d.last
+        assert d.last == text.count("\n", 0, d.end) + 1
 
 
 def test_splitter_reads_every_component_suite_file():
@@ -190,3 +191,15 @@ def test_harness_run_engine_wasmtime_records_every_directive(tmp_path):
     assert run.engine == "wasmtime" and run.engine_version.startswith("wasmtime 38.0.3")
     rows = rd.load_rows(conn, run.id)
     assert [(r.line, r.outcome) for r in rows if r.outcome != "pass"] == [(6, "fail"), (10, "fail"), (14, "fail")]
+
+
+def test_lines_are_json_from_wasts_and_a_line_may_hold_two_directives():
+    rows, _ = run("multiline.wast")
+    assert rows == [
+        (1, "module", "pass", None),
+        (3, "assert_return", "fail", None),       # wasmtime names the invoke's line
+        (6, "assert_invalid", "pass", True),
+        (8, "module", "pass", None),
+        (8, "register", "pass", None),
+        (9, "assert_return", "pass", None),
+    ]

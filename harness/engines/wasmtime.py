@@ -16,6 +16,8 @@ failure, so this adapter gets one outcome per directive like this:
    depends on: the remaining directives are `not_run`, as in cmref's own runner.
 4. A crash (signal) or a hang (timeout) is charged to the directive wasmtime's debug log
    ("running directive on FILE:LINE", WASMTIME_LOG/RUST_LOG=wasmtime_wast=debug) names last;
+   lines are json-from-wast's (for an assertion, the line of the module or invoke inside it),
+   the same as wast2json's, so rows line up with the other engines' rows;
    without that log, to the first undecided directive, saying that the culprit is unsure.
 
 Flags: the `-W` flags of the `wasmtime wast` command line in the nearest README.md above the
@@ -165,16 +167,16 @@ class _Session:
                  argv: list[str], env: dict[str, str], copy: Path):
         self.engine, self.directives, self.text = engine, directives, text
         self.argv, self.env, self.copy = argv, env, copy
-        self.results: dict[int, DirectiveResult] = {}
+        self.results: dict[int, DirectiveResult] = {}   # by the directive's offset
         self.blanked: list[ww.Directive] = []
 
     def undecided(self) -> list[ww.Directive]:
-        return [d for d in self.directives if d.line not in self.results]
+        return [d for d in self.directives if d.start not in self.results]
 
     def decide(self, d: ww.Directive, outcome: str, **kw) -> None:
         if outcome == "pass" and d.kind in MESSAGE_KINDS and "message_match" not in kw:
             kw["message_match"] = True   # wasmtime checks the message of these kinds
-        self.results[d.line] = DirectiveResult(d.line, d.kind, outcome,
+        self.results[d.start] = DirectiveResult(d.line, d.kind, outcome,
                                                phase=kw.pop("phase", _PHASE.get(d.kind)), **kw)
 
     def rest(self, outcome: str, reason: str) -> None:
@@ -189,12 +191,12 @@ class _Session:
                 break
             runs += 1
             self.blanked += [d for d in self.directives
-                             if d.line in self.results and d not in self.blanked
+                             if d.start in self.results and d not in self.blanked
                              and d.kind in ww.STATELESS_ASSERTIONS]
             with open(self.copy, "w", encoding="utf-8", newline="") as f:
                 f.write(ww.blank(self.text, self.blanked))
             self.step(self.engine._run(self.argv, self.env, self.copy))
-        return [self.results[d.line] for d in self.directives]
+        return [self.results[d.start] for d in self.directives]
 
     def step(self, run: RunResult) -> None:
         pending = self.undecided()
@@ -206,20 +208,20 @@ class _Session:
             self.lost(run, pending)
             return
         failure = ww.parse_failure(run.stderr)
-        culprit = next((d for d in pending if failure and d.line == failure.line), None)
+        culprit = _at_line(pending, failure.line) if failure else None
         if culprit is None:
             tail = " | ".join(run.stderr.strip().splitlines()[-6:]) or f"exit status {run.returncode}"
             self.rest("error", f"wasmtime wast failed outside any directive: {tail}")
             return
         for d in pending:
-            if d.line < culprit.line:
+            if d.start < culprit.start:
                 self.decide(d, "pass")
         self.classify(culprit, failure)
         self.after(culprit)
 
     def after(self, culprit: ww.Directive) -> None:
         """Blank the decided directive; a failed definition ends the file."""
-        result = self.results[culprit.line]
+        result = self.results[culprit.start]
         if culprit.kind in ww.DEFINITION_KINDS and result.outcome != "pass":
             self.rest("not_run", f"depends on the {culprit.head} at line {culprit.line}, "
                                  f"which wasmtime did not load ({result.outcome})")
@@ -228,8 +230,8 @@ class _Session:
 
     def lost(self, run: RunResult, pending: list[ww.Directive]) -> None:
         """wasmtime died or hung: charge the directive its log says was running."""
-        started = set(ww.directives_started(run.stderr))
-        running = [d for d in pending if d.line in started]
+        started = {_at_line(pending, line) for line in ww.directives_started(run.stderr)}
+        running = [d for d in pending if d in started]
         outcome = "timeout" if run.timed_out else "crash"
         how = (f"wasmtime did not finish in {self.engine.timeout:g} s" if run.timed_out
                else f"wasmtime died with signal {run.signal}")
@@ -264,6 +266,15 @@ class _Session:
             return
         self.decide(d, "fail", actual=last, message=detail,
                     message_match=False if d.kind in MESSAGE_KINDS else None)
+
+
+def _at_line(directives: list[ww.Directive], line: int) -> ww.Directive | None:
+    """The directive wasmtime means by `line` (json-from-wast's line: for most assertions the
+    line of the module or invoke inside them)."""
+    exact = [d for d in directives if d.line == line]
+    if exact:
+        return exact[0]
+    return next((d for d in directives if d.covers(line)), None)
 
 
 def _link_error(text: str) -> bool:

@@ -28,11 +28,16 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Directive:
-    line: int          # 1-based line of the directive's keyword (as wasmtime reports it)
+    line: int          # 1-based line json-from-wast gives it, which wasmtime reports
     start: int         # offset of "("
     end: int           # offset just past the matching ")"
     head: str          # first keyword: module, component, assert_return, invoke, register ...
     kind: str          # the json-from-wast command type: module, assert_return, action ...
+    first: int = 0     # line of the directive's keyword
+    last: int = 0      # line of its closing parenthesis
+
+    def covers(self, line: int) -> bool:
+        return self.first <= line <= self.last
 
     @property
     def defines_state(self) -> bool:
@@ -161,22 +166,32 @@ def _next_token(text: str, i: int, end: int, line: int) -> tuple[str, int, int]:
     return "", line, i
 
 
+# json-from-wast (wasm-tools, which `wasmtime wast` uses) and wast2json give these
+# assertions the line of the form inside them (the module, or the invoke / get), the others
+# the line of their own keyword.
+INNER_LINE_KINDS = ("assert_return", "assert_trap", "assert_uninstantiable", "assert_invalid",
+                    "assert_malformed", "assert_unlinkable")
+
+
 def _directive(text: str, start: int, end: int, line: int) -> Directive:
-    head, line, i = _next_token(text, start + 1, end, line)
-    second, _, _ = _next_token(text, i, end, line)
+    last = line + text.count("\n", start, end)
+    head, first, i = _next_token(text, start + 1, end, line)
+    second, inner, _ = _next_token(text, i, end, first)
     if head in ("module", "component"):
         kind = {"definition": "module_definition", "instance": "module_instance"}.get(second, "module")
     elif head == "assert_trap" and second in ("module", "component"):
         kind = "assert_uninstantiable"
     else:
         kind = _HEAD_KIND.get(head, head)
-    return Directive(line, start, end, head, kind)
+    reported = inner if kind in INNER_LINE_KINDS and second else first
+    return Directive(reported, start, end, head, kind, first, last)
 
 
 def _inline_module(text: str, forms: list[Directive]) -> list[Directive]:
     """A script of bare module fields ("(func) (memory 0)") is one module, as in the wast crate."""
     if forms and forms[0].head not in KNOWN_HEADS:
-        return [Directive(forms[0].line, forms[0].start, forms[-1].end, "module", "module")]
+        return [Directive(forms[0].first, forms[0].start, forms[-1].end, "module", "module",
+                          forms[0].first, forms[-1].last)]
     return forms
 
 
