@@ -39,8 +39,9 @@ typedef struct cm_tableinst {
 
 typedef struct cm_meminst {
   cm_memtype type;
-  uint8_t *data;
+  uint8_t *data; /* stays put when the memory grows */
   uint64_t size; /* bytes */
+  uint64_t reserved; /* bytes of address space reserved at data (memory.c) */
 } cm_meminst;
 
 typedef struct cm_globalinst {
@@ -115,6 +116,10 @@ void *cm_store_alloc(cm_store *s, size_t size);
 
 /* ---- Memory and tables (memory.c, table.c) ---- */
 
+/* Reserves the address space of m (type and size set) and maps its size; false when out
+ * of memory. cm_mem_release unmaps it (the store does, when freed). */
+bool cm_mem_alloc(cm_meminst *m);
+void cm_mem_release(cm_meminst *m);
 /* Grows by delta pages; returns the old size in pages, or -1 (spec memory.grow). */
 int64_t cm_mem_grow(cm_meminst *m, uint64_t delta);
 int64_t cm_table_grow(cm_tableinst *t, uint64_t delta, cm_ref init);

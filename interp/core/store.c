@@ -44,7 +44,7 @@ cm_store *cm_store_new(void) {
 
 void cm_store_free(cm_store *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->nmems; i++) free(s->mems[i]->data);
+  for (size_t i = 0; i < s->nmems; i++) cm_mem_release(s->mems[i]);
   for (size_t i = 0; i < s->ntables; i++) free(s->tables[i]->elems);
   for (size_t i = 0; i < s->ncodes; i++) cm_code_free(s->codes[i]);
   free(s->mems);
@@ -148,10 +148,9 @@ cm_meminst *cm_store_memory(cm_store *s, const cm_memtype *type) {
   if (!m) return NULL;
   m->type = *type;
   m->size = type->limits.min * CM_PAGE_SIZE;
-  m->data = calloc(m->size ? m->size : 1, 1);
-  if (!m->data || !push_ptr((void ***)&s->mems, &s->nmems, &s->capmems, m)) {
-    free(m->data);
-    m->data = NULL;
+  if (!cm_mem_alloc(m)) return NULL;
+  if (!push_ptr((void ***)&s->mems, &s->nmems, &s->capmems, m)) {
+    cm_mem_release(m);
     return NULL;
   }
   return m;
