@@ -58,6 +58,8 @@ def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
         fr.duration = time.perf_counter() - start
         return fr
     fr.commands = len(doc.get("commands", []))
+    if _profile(task.suite) == "wasmtime":  # the suite's validation profile, as a feature
+        doc = {**doc, "requirements": {**(doc.get("requirements") or {}), "wasmtime_profile": True}}
     fr.results = Runner(engine).run(doc, folder)
     if fr.counted is not None and fr.counted != fr.commands:
         _file_error(fr, f"the front-end produced {fr.commands} commands but the file has "
@@ -65,6 +67,11 @@ def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
     expectations.apply(task.suite, relpath, fr.results)
     fr.duration = time.perf_counter() - start
     return fr
+
+
+def _profile(suite: str) -> str | None:
+    from harness.suites import manifest
+    return manifest().get(suite, {}).get("profile")
 
 
 def _run_script(engine, expectations: Expectations, task: Task, fr: FileResult,

@@ -30,8 +30,9 @@ static json_t *ok_int(json_t *id, const char *key, int v) {
 }
 
 /* Components are decoded and validated; instantiating them is not implemented yet, so a
- * valid component answers `unsupported`. Optional request fields: "profile": "wasmtime"
- * (wasmtime's extra rules) and "features": {"component_model_implements": false}. */
+ * valid component answers `unsupported`. Optional request fields: "features":
+ * {"wasmtime_profile": true} (wasmtime's rules beyond the spec; also "profile": "wasmtime")
+ * and {"component_model_implements": false}. */
 static json_t *load_component(json_t *id, json_t *req) {
   const char *path = json_string_value(json_object_get(req, "path"));
   size_t len;
@@ -39,7 +40,9 @@ static json_t *load_component(json_t *id, json_t *req) {
   if (!bytes) return json_pack("{s:O, s:s}", "id", id, "fatal", "cannot read component file");
   const char *profile = json_string_value(json_object_get(req, "profile"));
   json_t *impl = json_object_get(json_object_get(req, "features"), "component_model_implements");
-  cmc_comp_options opts = {profile && strcmp(profile, "wasmtime") == 0, json_is_false(impl)};
+  bool wasmtime = (profile && strcmp(profile, "wasmtime") == 0) ||
+                  json_is_true(json_object_get(json_object_get(req, "features"), "wasmtime_profile"));
+  cmc_comp_options opts = {wasmtime, json_is_false(impl)};
   cmc_comp_result res;
   cmc_error cerr;
   bool ok = cmc_comp_validate(bytes, len, &opts, &res, &cerr);
