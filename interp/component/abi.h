@@ -12,6 +12,24 @@
  * the structs keep the spec's fields for it and canon_lift / canon_lower reject `async`.
  *
  * Memory: every value of one call lives in a cma_heap freed at once. No global state.
+ *
+ * Wiring (component instantiation):
+ * - one cma_store per engine; one cma_instance per component instance (cma_instance_init
+ *   with its parent), with `types` = the component's arena and `resolve_resource` mapping
+ *   a resource type id of that arena to the instance's runtime cma_resource_type (created
+ *   per instantiation: impl = the defining instance, dtor = cma_corefunc_of the core func).
+ * - core functions and memories of core instances: abi_core.h (cma_corefunc_of,
+ *   cma_meminst_of); fill a cma_options per canon definition (encoding, memory, realloc,
+ *   post-return); cma_functype_of(types, functype id).
+ * - `canon lift`: cma_store_lift gives the component function (a cma_funcinst).
+ * - `canon lower`: a core host function (cm_host_fn) whose body is cma_store_lower_call on
+ *   the callee cma_funcinst, with nresults from flatten_functype(opts, ft, CMA_LOWER).
+ * - host functions (wasmtime-misc's `host` imports): a cma_funcinst whose `call` runs
+ *   on_start, computes, then on_resolve.
+ * - `canon resource.new/drop/rep`: core host functions calling resources.h.
+ * - invoke from the harness: cma_store_invoke; on_start converts the JSON args with
+ *   cma_val_from_json, on_resolve the results with cma_val_to_json (values live until
+ *   on_resolve returns).
  */
 #ifndef CMA_ABI_H
 #define CMA_ABI_H

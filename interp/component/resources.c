@@ -150,6 +150,13 @@ bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint32_t rep,
 /* the destructor call: Store.lift(dtor, func(u32), rt.impl) then Store.lower(..., inst) */
 static bool run_dtor(cma_instance *inst, cma_resource_type *rt, uint32_t rep, cm_error *err) {
   static const cma_options opts; /* CanonicalOptions(async_ = False): all defaults */
+  if (!inst->types) {
+    if (err) {
+      err->kind = CMREF_INTERNAL;
+      snprintf(err->message, sizeof err->message, "resource.drop: the instance has no type arena");
+    }
+    return false;
+  }
   cmc_field param = {"rep", cmc_prim_tid(CMC_U32)};
   cma_functype ft = {.types = inst->types, .params = &param, .nparams = 1, .result = CMC_NONE};
   cma_funcinst callee;
