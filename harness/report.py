@@ -328,6 +328,8 @@ def build_run(conn, run: rd.Run, previous: rd.Run | None, nyi: set[str],
                         f"the previous run {previous.id} had {len(prev_rows)}")
     changes = changes_between(prev_rows, rows) if previous else []
     tree: dict[str, dict[str, list[Directive]]] = defaultdict(lambda: defaultdict(list))
+    for file in sorted(files):          # every file, passing ones too
+        tree[area_of(file)][file] = []
     shown = 0
     for row in rows:
         if row.outcome == "pass":

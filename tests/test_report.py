@@ -115,6 +115,7 @@ def test_html_lists_failing_directives_with_source(dbpath, tmp_path):
     # node's run still fails a.wast:3; its source (two lines) is shown with line numbers
     assert "    3 | (assert_return (invoke &#34;f&#34;)\n    4 |   (i32.const 2))" in page
     assert 'data-outcome="fail" data-kind="assert_invalid"' in page
+    assert '<div class="file passed">values/b.wast: 2 / 2 pass</div>' in page   # every file listed
     assert "run 2 vs run 1: 2 change(s)" in page
 
 
