@@ -1,9 +1,9 @@
 """The core front-end: wabt's `wast2json` turns a core .wast into the json-from-wast command
 list plus its .wasm/.wat files.
 
-Text-form modules of `assert_malformed` (the .wat files) are decided here, by wabt's parser
-(`wat2wasm --no-check`: parsing only, no validation): a rejected text gets
-"parse_error": MESSAGE on its command, an accepted one "parse_ok": true.
+Text-form modules of `assert_malformed` (the .wat files) are decided here, by wabt's text
+parser (as wabt's own `spectest-interp` decides them: parsing only, no validation): a
+rejected text gets "parse_error": MESSAGE on its command, an accepted one "parse_ok": true.
 
 Everything is cached under .cache/wast2json/<hash of the file and the wabt version>/, so a
 second run does not convert again; a cache entry appears atomically (rename of a finished
@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 from harness.frontend.errors import FrontendError
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 
 
 def cache_root() -> Path:
@@ -72,7 +73,32 @@ def _convert_into(wast: Path, out: Path) -> None:
 
 
 def _decide_text_modules(doc: dict, folder: Path) -> None:
+    """Mark each text module parse_error / parse_ok by wabt's text parser: all of a file's
+    text modules in one `spectest-interp -v` run (its assert_malformed check parses the
+    .wat), any it does not report on by `wat2wasm --no-check`."""
     texts = [c for c in doc["commands"] if c.get("module_type") == "text"]
+    if not texts:
+        return
+    by_line = {c["line"]: c for c in texts}
+    probe = {"source_filename": "text-modules", "commands": [
+        {"type": "assert_malformed", "line": c["line"], "filename": c["filename"],
+         "text": c.get("text", ""), "module_type": "text"} for c in texts]}
+    (folder / "text-modules.json").write_text(json.dumps(probe))
+    proc = subprocess.run(["spectest-interp", "-v", "text-modules.json"], cwd=folder,
+                          capture_output=True, text=True, errors="replace")
+    (folder / "text-modules.json").unlink()
+    lines = proc.stdout.splitlines()
+    for i, line in enumerate(lines):
+        m = _VERDICT.match(line)
+        if not m or int(m.group(1)) not in by_line:
+            continue
+        cmd = by_line.pop(int(m.group(1)))
+        if m.group(2) == "assert_malformed passed:":
+            detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            cmd["parse_error"] = detail or "rejected by wabt's parser"
+        else:
+            cmd["parse_ok"] = True
+    leftovers = list(by_line.values())
 
     def parse(cmd: dict) -> None:
         proc = subprocess.run(["wat2wasm", "--no-check", cmd["filename"], "-o", os.devnull],
@@ -83,7 +109,10 @@ def _decide_text_modules(doc: dict, folder: Path) -> None:
             cmd["parse_error"] = _first_error(proc.stderr, None) or "rejected by wat2wasm"
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(parse, texts))
+        list(pool.map(parse, leftovers))
+
+
+_VERDICT = re.compile(r"^text-modules:(\d+): (assert_malformed passed:|expected module to be malformed)")
 
 
 def _first_error(stderr: str, wast: Path | None) -> str:
