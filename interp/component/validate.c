@@ -56,6 +56,7 @@ struct scope {
   tidset imported_res, defined_res;
   tidset imported_types, exported_types; /* named types (external visibility) */
   tidset local_res;                      /* resources defined here */
+  uint8_t context_type;                  /* core type of context.get/set, once used */
   cmc_component *comp;
 };
 
@@ -565,7 +566,8 @@ static bool read_resource(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
     return cmc_malformed(r, "invalid leading byte (0x%x) for optional destructor", b);
   }
   if (sc->kind != SC_COMPONENT) return invalid(v, "resources can only be defined within a concrete component");
-  if (rep.code != 0x7f) return invalid(v, "resources can only be represented by `i32`");
+  if (rep.code != 0x7f && rep.code != 0x7e)
+    return invalid(v, "resources can only be represented by `i32` or `i64`");
   if (dtor != CMC_NONE) {
     cmc_tid ft = CMC_NONE;
     if (!sp_get(v, sc, CMC_SP_CORE_FUNC, dtor, &ft)) return false;
@@ -1742,6 +1744,8 @@ static bool canon_lower(vcx *v, cmc_reader *r, scope *sc) {
   if (!sp_get(v, sc, CMC_SP_FUNC, fidx, &ft)) return false;
   if (!check_lower_opts(v, &o)) return false;
   if (o.async && !T(ft).async) return invalid(v, "the `async` canonical option requires an async function type");
+  /* CanonicalABI.md also says an async lowering needs `memory`; the suites' valid
+   * components (and wasm-tools) require it only when there is a result (lowered_sig) */
   if (o.gc) {
     if (!o.has_core_type) return invalid(v, "cannot specify `gc` without also specifying a `core-type` for lowerings");
     return sp_push(v, sc, CMC_SP_CORE_FUNC, o.core_type);
@@ -1786,7 +1790,8 @@ static bool async_rw(vcx *v, cmc_reader *r, scope *sc, bool stream, const char *
   if (elem != CMC_NONE && !require_memory(v, &o)) return false;
   if (read && elem != CMC_NONE && contains_ptr(v, elem, 0) && !o.has_realloc && !require_realloc(v, &o)) return false;
   if (!check_lower_opts(v, &o)) return false;
-  return push_core(v, sc, stream ? "iii" : "ii", "i");
+  if (stream) return o.mem64 ? push_core(v, sc, "iII", "I") : push_core(v, sc, "iii", "i");
+  return push_core(v, sc, o.mem64 ? "iI" : "ii", "i");
 }
 
 static bool async_cancel(vcx *v, cmc_reader *r, scope *sc, bool stream, const char *what) {
@@ -1845,10 +1850,15 @@ static bool canon_task_return(vcx *v, cmc_reader *r, scope *sc) {
 static bool context_op(vcx *v, cmc_reader *r, scope *sc, bool set) {
   cmc_core_valtype t;
   uint32_t i = 0;
+  const char *op = set ? "set" : "get";
   if (!cmc_read_core_valtype(r, NULL, &t) || !cmc_read_u32(r, &i)) return false;
-  if (t.code != 0x7f) return invalid(v, "`context.%s` type must be `i32`", set ? "set" : "get");
-  if (i > 1) return invalid(v, "`context.%s` immediate must be zero or one: %u", set ? "set" : "get", i);
-  return set ? push_core(v, sc, "i", "") : push_core(v, sc, "", "i");
+  if (t.code != 0x7f && t.code != 0x7e) return invalid(v, "`context.%s` type must be `i32` or `i64`", op);
+  if (i > 1) return invalid(v, "`context.%s` immediate must be zero or one: %u", op, i);
+  if (sc->context_type && sc->context_type != t.code)
+    return invalid(v, "all `context.get` and `context.set` built-ins must use the same type");
+  sc->context_type = t.code;
+  const char *ty = t.code == 0x7e ? "I" : "i";
+  return set ? push_core(v, sc, ty, "") : push_core(v, sc, "", ty);
 }
 
 static bool waitable_wait(vcx *v, cmc_reader *r, scope *sc) {
@@ -1866,9 +1876,13 @@ static bool thread_new_indirect(vcx *v, cmc_reader *r, scope *sc) {
   if (!sp_get(v, sc, CMC_SP_CORE_TYPE, ft, &t) || !sp_get(v, sc, CMC_SP_CORE_TABLE, tbl, &tt)) return false;
   if (T(t).kind != CMC_T_CORE_FUNC) return invalid(v, "core type index %u is not a function type", ft);
   const cmc_type *f = &T(t);
-  if (f->nparams != 1 || f->params[0].code != 0x7f || f->nresults != 0)
+  if (f->nparams != 1 || (f->params[0].code != 0x7f && f->params[0].code != 0x7e) || f->nresults != 0)
     return invalid(v, "start function must take a single `i32` argument");
-  return push_core(v, sc, "ii", "i");
+  const cmc_core_extern *tab = &T(tt).cexports[0];
+  if (tab->val.code != 0x64 || tab->val.concrete || tab->val.heap != 0x70)
+    return invalid(v, "table must have a `funcref` element type");
+  char p[3] = {tab->is64 ? 'I' : 'i', f->params[0].code == 0x7e ? 'I' : 'i', 0};
+  return push_core(v, sc, p, "i");
 }
 
 static bool read_canon(vcx *v, cmc_reader *r, scope *sc) {
@@ -1882,14 +1896,14 @@ static bool read_canon(vcx *v, cmc_reader *r, scope *sc) {
   case 0x01: return canon_lower(v, r, sc);
   case 0x02: {
     if (!cmc_read_u32(r, &x) || !local_resource(v, sc, x, &t)) return false;
-    return push_core(v, sc, "i", "i");
+    return push_core(v, sc, T(cmc_res_root(v->t, t)).rep.code == 0x7e ? "I" : "i", "i");
   }
   case 0x03:
     if (!cmc_read_u32(r, &x) || !resource_at(v, sc, x, &t)) return false;
     return push_core(v, sc, "i", "");
   case 0x04:
     if (!cmc_read_u32(r, &x) || !local_resource(v, sc, x, &t)) return false;
-    return push_core(v, sc, "i", "i");
+    return push_core(v, sc, "i", T(cmc_res_root(v->t, t)).rep.code == 0x7e ? "I" : "i");
   case 0x24: case 0x25: case 0x05: return push_core(v, sc, "", "");
   case 0x09: return canon_task_return(v, r, sc);
   case 0x0a: return context_op(v, r, sc, false);
@@ -1914,8 +1928,10 @@ static bool read_canon(vcx *v, cmc_reader *r, scope *sc) {
     canonopts o;
     if (!read_opts(v, r, sc, &o)) return false;
     if (!require_memory(v, &o) || !check_lower_opts(v, &o)) return false;
+    if (b == 0x1d && !require_realloc(v, &o)) return false;
     if (o.async) return invalid(v, "cannot specify `async` option on `error-context`");
-    return b == 0x1c ? push_core(v, sc, "ii", "i") : push_core(v, sc, "ii", "");
+    if (b == 0x1c) return push_core(v, sc, o.mem64 ? "II" : "ii", "i");
+    return push_core(v, sc, o.mem64 ? "iI" : "ii", "");
   }
   case 0x1e: return push_core(v, sc, "i", "");
   case 0x1f: return push_core(v, sc, "", "i");
