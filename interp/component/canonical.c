@@ -596,7 +596,13 @@ static bool validate_utf8(const uint8_t *s, uint64_t n, uint64_t *valid_up_to,
       while (i + 8 <= n) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        if (w & UINT64_C(0x8080808080808080)) break;
+        uint64_t high = w & UINT64_C(0x8080808080808080);
+        if (high) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+          i += (uint64_t)__builtin_ctzll(high) >> 3; /* skip the ASCII bytes before it */
+#endif
+          break;
+        }
         i += 8;
       }
       if (i >= n) break;

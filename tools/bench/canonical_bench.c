@@ -5,8 +5,8 @@
  * the callee's realloc, ...), passing a 64 MiB list<u8>, a 64 MiB string utf8 -> utf8 and
  * utf8 -> utf16. The core functions on both sides (callee body, realloc: a bump allocator)
  * are C functions so that the time measured is the ABI's. Each figure is the best of
- * --repeat runs and is printed as a ratio to memcpy of the same bytes measured in the same
- * process. The callee checks that it received exactly the caller's bytes (utf16: the
+ * --repeat runs and is printed as a ratio to memcpy of the same bytes (the best of the
+ * memcpys timed before and between the calls, in the same process). The callee checks that it received exactly the caller's bytes (utf16: the
  * transcoding of them, checked against a plain encoder). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,12 +111,13 @@ int main(int argc, char **argv) {
     if (dst[SIZE / 2] != src[SIZE / 2]) return 3;
     if (t < t_memcpy) t_memcpy = t;
   }
-  printf("memcpy 64 MiB: %.1f ms\n", t_memcpy * 1e3);
 
   run runs[] = {{"list<u8>", 0, CMA_UTF8},
                 {"string utf8->utf8", CMC_STRING, CMA_UTF8},
                 {"string utf8->utf16", CMC_STRING, CMA_UTF16}};
   int status = 0;
+  double bests[3];
+  bool sames[3];
   for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
     cmc_field param = {"x", runs[k].param ? cmc_prim_tid(CMC_STRING) : list_u8};
     cmc_tid fid = cmc_type_new(&types, CMC_T_FUNC);
@@ -145,6 +146,10 @@ int main(int argc, char **argv) {
       args[0].i32 = 64;
       args[1].i32 = (uint32_t)SIZE;
       cm_error err = {0};
+      double m0 = now(); /* memcpy again, next to each call: the best of all is the reference */
+      memcpy(dst, src, SIZE);
+      double tm = now() - m0;
+      if (tm < t_memcpy) t_memcpy = tm;
       double t0 = now();
       bool ok = cma_store_lower_call(&store, &f, &ft, &copts, &caller, args, 2, NULL, 0, &err);
       double t = now() - t0;
@@ -169,10 +174,14 @@ int main(int argc, char **argv) {
       cma_instance_free(&caller);
       cma_instance_free(&callee);
     }
-    printf("%-20s %8.1f ms  ratio to memcpy %.2f  %s\n", runs[k].name, best * 1e3, best / t_memcpy,
-           same ? "bytes identical" : "BYTES DIFFER");
+    bests[k] = best;
+    sames[k] = same;
     if (!same) status = 1;
   }
+  printf("memcpy 64 MiB (best of all runs): %.1f ms\n", t_memcpy * 1e3);
+  for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++)
+    printf("%-20s %8.1f ms  ratio to memcpy %.2f  %s\n", runs[k].name, bests[k] * 1e3,
+           bests[k] / t_memcpy, sames[k] ? "bytes identical" : "BYTES DIFFER");
   free(dst);
   free(caller_mem.data);
   free(callee_mem.data);
