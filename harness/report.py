@@ -158,6 +158,8 @@ class RunReport:
     warnings: list[str]
     tree: dict[str, dict[str, list[Directive]]]   # area -> file -> non-pass directives
     expectations: str | None = None               # the engine's expectations file, if any
+    not_run_reasons: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)    # rows with outcome error
 
     @property
     def crash_timeout(self) -> int:
@@ -189,7 +191,7 @@ def tally_run(rows: list[rd.Row], nyi: set[str]) -> tuple:
     areas: dict[str, Tally] = defaultdict(Tally)
     files: dict[str, Tally] = defaultdict(Tally)
     kinds: dict[str, Tally] = defaultdict(Tally)
-    skips, xfails = Counter(), Counter()
+    skips, xfails, not_run = Counter(), Counter(), Counter()
     # Count distinct (file, kind, outcome, message match) once; tally those, not every row.
     combos = Counter((r.file, r.kind, r.outcome, r.message_match) for r in rows)
     area = {f: area_of(f) for f in {c[0] for c in combos}}
@@ -204,7 +206,15 @@ def tally_run(rows: list[rd.Row], nyi: set[str]) -> tuple:
             skips[row.reason or row.message or "(no reason recorded)"] += 1
         elif row.outcome == "xfail":
             xfails[row.reason or row.message or "(no reason recorded)"] += 1
-    return total, dict(sorted(areas.items())), dict(files), dict(sorted(kinds.items())), skips, xfails, nyi_t
+        elif row.outcome == "not_run":
+            not_run[_generic(row.reason or row.message or "(no reason recorded)")] += 1
+    return (total, dict(sorted(areas.items())), dict(files), dict(sorted(kinds.items())), skips,
+            xfails, nyi_t, not_run)
+
+
+def _generic(reason: str) -> str:
+    """A not_run reason with its line numbers taken out, so that like reasons group."""
+    return re.sub(r"\b(line|lines) \d+(-\d+)?", r"\1 N", reason)
 
 
 def changes_between(old: list[rd.Row], new: list[rd.Row]) -> list[Change]:
@@ -320,7 +330,8 @@ def build_suite(conn, root: Path, suite: str, runs: list[rd.Run], report: Report
 def build_run(conn, run: rd.Run, previous: rd.Run | None, nyi: set[str],
               reader: SourceReader) -> RunReport:
     rows = rd.load_rows(conn, run.id)
-    total, areas, files, kinds, skips, xfails, nyi_t = tally_run(rows, nyi)
+    total, areas, files, kinds, skips, xfails, nyi_t, not_run = tally_run(rows, nyi)
+    errors = [r for r in rows if r.outcome == "error"]
     warnings: list[str] = []
     prev_rows = rd.load_rows(conn, previous.id) if previous else []
     if previous and len(rows) < len(prev_rows):
@@ -343,7 +354,8 @@ def build_run(conn, run: rd.Run, previous: rd.Run | None, nyi: set[str],
     return RunReport(run, rows, total, areas, files, kinds, skips, xfails, nyi_t, previous,
                      len(prev_rows) if previous else None, changes, warnings,
                      {a: dict(f) for a, f in sorted(tree.items())},
-                     expectations.as_posix() if (ROOT / expectations).is_file() else None)
+                     expectations.as_posix() if (ROOT / expectations).is_file() else None,
+                     not_run, errors)
 
 
 def shrink_warning(conn, run_id: int) -> str | None:

@@ -83,6 +83,7 @@ def test_report_tables_stamps_and_changes(dbpath, tmp_path):
     assert re.search(r"\| values \| 2 \| 6 \| 5 \| 0 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0\.0 \|", md), md
     assert re.search(r"\| validation \| 1 \| 3 \| 1 \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 1 \| - \|", md), md
     assert "| component instantiation not implemented | 1 |" in md        # skips by reason
+    assert "| depends on the instance at line N | 1 |" in md              # not_run by reason
     assert "| validation of result types: see suites/expectations | 1 |" in md
     assert "**not run: wasmtime is not installed" in md                   # absent engine said plainly
     assert "nyi.txt" in md and "1 file(s) are listed" in md
@@ -194,3 +195,14 @@ def test_html_renders_in_headless_chromium(dbpath, tmp_path):
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_errors_are_listed_with_their_detail(dbpath, suite, tmp_path):
+    conn = db.connect(dbpath)
+    files = first_run(suite)
+    files["validation/c.wast"] = [row(0, "file", "error", reason="front-end: bad syntax at line 3")]
+    add_run(conn, engine="node", suite="mini", root=suite, files=files)
+    conn.close()
+    rep.write_all(rd.connect(dbpath), tmp_path / "out", tmp_path / "C.md")
+    md = (tmp_path / "C.md").read_text()
+    assert "| validation/c.wast | 0 | file | front-end: bad syntax at line 3 |" in md
