@@ -257,6 +257,10 @@ class Runner:
             self.bind(name, Failed(line, why(e)))
             raise
         self.bind(name, inst)
+        if cmd.get("component") and name is not None:
+            # wasmtime's wast runner: a named component instance is importable by its name
+            self.engine.register(name.lstrip("$"), inst.handle)
+            self.state.registered[name.lstrip("$")] = inst
         return Result(line, "module", PASS)
 
     def do_module_definition(self, cmd: dict) -> Result:

@@ -9,6 +9,10 @@
 #include "cli/cli.h"
 #include "cmref.h"
 #include "component/component.h"
+#include "component/instantiate.h"
+
+/* component handles (definitions and instances) are offset from core ones */
+#define COMPONENT_HANDLE_BASE (1 << 24)
 
 static void reply(json_t *r) {
   char *s = json_dumps(r, JSON_COMPACT);
@@ -29,11 +33,10 @@ static json_t *ok_int(json_t *id, const char *key, int v) {
   return json_pack("{s:O, s:{s:i}}", "id", id, "ok", key, v);
 }
 
-/* Components are decoded and validated; instantiating them is not implemented yet, so a
- * valid component answers `unsupported`. Optional request fields: "features":
- * {"wasmtime_profile": true} (wasmtime's rules beyond the spec; also "profile": "wasmtime")
- * and {"component_model_implements": false}. */
-static json_t *load_component(json_t *id, json_t *req) {
+/* Components are decoded, validated and kept for instantiation. Optional request fields:
+ * "features": {"wasmtime_profile": true} (wasmtime's rules beyond the spec; also "profile":
+ * "wasmtime") and {"component_model_implements": false}. */
+static json_t *load_component(cmi_engine *ce, json_t *id, json_t *req) {
   const char *path = json_string_value(json_object_get(req, "path"));
   size_t len;
   unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;
@@ -43,21 +46,58 @@ static json_t *load_component(json_t *id, json_t *req) {
   bool wasmtime = (profile && strcmp(profile, "wasmtime") == 0) ||
                   json_is_true(json_object_get(json_object_get(req, "features"), "wasmtime_profile"));
   cmc_comp_options opts = {wasmtime, json_is_false(impl)};
-  cmc_comp_result res;
   cmc_error cerr;
-  bool ok = cmc_comp_validate(bytes, len, &opts, &res, &cerr);
-  cmc_comp_free(&res);
+  int h = cmi_load(ce, bytes, len, &opts, &cerr);
   free(bytes);
-  if (!ok) {
+  if (h < 0) {
     cmref_error err = {.kind = cerr.kind};
     cmc_error_copy(err.message, sizeof err.message, &cerr);
     return error_reply(id, &err);
   }
-  return json_pack("{s:O, s:s}", "id", id, "unsupported", "component instantiation is not implemented yet");
+  return ok_int(id, "module", COMPONENT_HANDLE_BASE + h);
 }
 
-static json_t *do_load(cmref_engine *e, json_t *id, json_t *req) {
-  if (json_is_true(json_object_get(req, "component"))) return load_component(id, req);
+/* a component-layer error: `unsupported` when cmref lacks the feature */
+static json_t *component_error(json_t *id, const cm_error *cerr) {
+  if (cmi_is_unsupported(cerr))
+    return json_pack("{s:O, s:s}", "id", id, "unsupported",
+                     strncmp(cerr->message, CMI_UNSUPPORTED, strlen(CMI_UNSUPPORTED)) == 0
+                         ? cerr->message + strlen(CMI_UNSUPPORTED) : cerr->message);
+  cmref_error err = {.kind = cerr->kind};
+  snprintf(err.message, sizeof err.message, "%s", cerr->message);
+  return error_reply(id, &err);
+}
+
+static json_t *component_op(cmi_engine *ce, json_t *id, const char *op, json_t *req) {
+  int h = (int)json_integer_value(json_object_get(req, strcmp(op, "instantiate") == 0 ? "module" : "instance")) -
+          COMPONENT_HANDLE_BASE;
+  cm_error err = {0};
+  if (strcmp(op, "instantiate") == 0) {
+    int inst = cmi_instantiate(ce, h, &err);
+    return inst < 0 ? component_error(id, &err) : ok_int(id, "instance", COMPONENT_HANDLE_BASE + inst);
+  }
+  if (strcmp(op, "register") == 0) {
+    const char *as = json_string_value(json_object_get(req, "as"));
+    if (!as || !cmi_register(ce, h, as, &err)) return component_error(id, &err);
+    return json_pack("{s:O, s:{}}", "id", id, "ok");
+  }
+  if (strcmp(op, "invoke") == 0) {
+    const char *field = json_string_value(json_object_get(req, "field"));
+    json_t *r = cmi_invoke(ce, h, field ? field : "", json_object_get(req, "args"), &err);
+    if (!r) return component_error(id, &err);
+    return json_pack("{s:O, s:{s:o}}", "id", id, "ok", "results", r);
+  }
+  return json_pack("{s:O, s:s}", "id", id, "fatal", "component instances have no globals");
+}
+
+static bool is_component_request(const char *op, json_t *req) {
+  const char *key = strcmp(op, "instantiate") == 0 ? "module" : "instance";
+  if (strcmp(op, "load") == 0 || strcmp(op, "reset") == 0 || strcmp(op, "version") == 0) return false;
+  return json_integer_value(json_object_get(req, key)) >= COMPONENT_HANDLE_BASE;
+}
+
+static json_t *do_load(cmref_engine *e, cmi_engine *ce, json_t *id, json_t *req) {
+  if (json_is_true(json_object_get(req, "component"))) return load_component(ce, id, req);
   const char *path = json_string_value(json_object_get(req, "path"));
   size_t len;
   unsigned char *bytes = path ? cli_read_file(path, &len) : NULL;
@@ -83,7 +123,7 @@ static json_t *json_results(json_t *id, char *text, const cmref_error *err, bool
   return json_pack("{s:O, s:{s:o}}", "id", id, "ok", "results", v);
 }
 
-static json_t *handle(cmref_engine *e, json_t *req) {
+static json_t *handle(cmref_engine *e, cmi_engine *ce, json_t *req) {
   json_t *id = json_object_get(req, "id");
   const char *op = json_string_value(json_object_get(req, "op"));
   cmref_error err = {0};
@@ -91,11 +131,13 @@ static json_t *handle(cmref_engine *e, json_t *req) {
   if (!op) return json_pack("{s:O, s:s}", "id", id, "fatal", "request without op");
   if (strcmp(op, "version") == 0)
     return json_pack("{s:O, s:{s:s}}", "id", id, "ok", "version", cmref_version());
+  if (is_component_request(op, req)) return component_op(ce, id, op, req);
   if (strcmp(op, "reset") == 0) {
+    cmi_reset(ce);
     if (cmref_reset(e, &err) < 0) return error_reply(id, &err);
     return json_pack("{s:O, s:{}}", "id", id, "ok");
   }
-  if (strcmp(op, "load") == 0) return do_load(e, id, req);
+  if (strcmp(op, "load") == 0) return do_load(e, ce, id, req);
   int inst = (int)json_integer_value(json_object_get(req, "instance"));
   if (strcmp(op, "instantiate") == 0) {
     int h = cmref_instantiate(e, (int)json_integer_value(json_object_get(req, "module")), &err);
@@ -123,8 +165,11 @@ static json_t *handle(cmref_engine *e, json_t *req) {
 
 int cli_worker(void) {
   cmref_engine *e = cmref_engine_new();
-  if (!e) {
+  cmi_engine *ce = cmi_engine_new();
+  if (!e || !ce) {
     fprintf(stderr, "cmref worker: out of memory\n");
+    cmi_engine_free(ce);
+    cmref_engine_free(e);
     return 1;
   }
   char *line = NULL;
@@ -137,10 +182,11 @@ int cli_worker(void) {
       reply(json_pack("{s:n, s:s}", "id", "fatal", "request is not JSON"));
       continue;
     }
-    reply(handle(e, req));
+    reply(handle(e, ce, req));
     json_decref(req);
   }
   free(line);
+  cmi_engine_free(ce);
   cmref_engine_free(e);
   return 0;
 }

@@ -58,6 +58,8 @@ struct scope {
   tidset local_res;                      /* resources defined here */
   uint8_t context_type;                  /* core type of context.get/set, once used */
   cmc_component *comp;
+  cmc_component **nested; /* nested component definitions, in order (for instantiation) */
+  uint32_t nnested, capnested;
 };
 
 typedef struct vcx {
@@ -2042,6 +2044,22 @@ static bool nested_component(vcx *v, cmc_reader *r, scope *sc, const uint8_t *bo
   cmc_tid ct = CMC_NONE;
   if (!check_preamble(&sub, true) || !read_component_body(v, &sub, ns) || !finish_component(v, ns, &ct))
     return false;
+  /* keep the nested definition's index spaces: instantiation walks its binary again */
+  cmc_component *nc = cmc_arena_alloc(v->arena, sizeof *nc);
+  cmc_component **l = grow(v, sc->nested, &sc->capnested, sc->nnested, sizeof *l);
+  if (!nc || !l) return oom(v);
+  memcpy(nc->spaces, ns->sp, sizeof nc->spaces);
+  nc->type = ct;
+  nc->imports = T(ct).imports;
+  nc->nimports = T(ct).nimports;
+  nc->exports = T(ct).exports;
+  nc->nexports = T(ct).nexports;
+  nc->bytes = body;
+  nc->size = size;
+  nc->nested = ns->nested;
+  nc->nnested = ns->nnested;
+  sc->nested = l;
+  sc->nested[sc->nnested++] = nc;
   return sp_push(v, sc, CMC_SP_COMPONENT, ct);
 }
 
@@ -2171,6 +2189,8 @@ bool cmc_comp_validate(const uint8_t *bytes, size_t size, const cmc_comp_options
   c->nexports = res->types.v[ct].nexports;
   c->bytes = bytes;
   c->size = size;
+  c->nested = root->nested;
+  c->nnested = root->nnested;
   res->root = c;
   return true;
 }
