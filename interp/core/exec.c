@@ -198,7 +198,13 @@ bool cm_core_invoke(cm_store *s, cm_funcinst *f, const cm_value *args, cm_value 
   s->sp += t->nparams;
   exec_state st = {s, err, s->nframes};
   s->last_exn = NULL;
+  if (s->nesting >= CM_MAX_NESTING) {
+    s->sp = saved_sp;
+    return cm_trap_set(err, CM_TRAP_STACK_OVERFLOW);
+  }
+  s->nesting++;
   bool ok = run(&st, f);
+  s->nesting--;
   if (ok && t->nresults) memcpy(results, saved_sp, t->nresults * sizeof *results);
   s->sp = saved_sp;
   s->nframes = st.base_frames;

@@ -7,6 +7,7 @@
 
 #define CM_STACK_SLOTS (1u << 21) /* value stack: 2 Mi slots (32 MiB, touched lazily) */
 #define CM_MAX_FRAMES 60000u      /* call depth limit: deeper is "call stack exhausted" */
+#define CM_MAX_NESTING 200u       /* invocations inside host calls (each costs C stack) */
 #define CM_MAX_TABLE_SIZE 10000000u
 
 /* A pre-decoded instruction. op is the Wasm opcode for one-byte opcodes, CM_XOP_FC + sub
@@ -90,6 +91,7 @@ struct cm_store {
   cm_value *sp; /* first free slot (between invocations / at host calls) */
   cm_frame *frames;
   uint32_t nframes;
+  uint32_t nesting; /* cm_core_invoke calls under way (host functions re-enter) */
   cm_exninst *last_exn;
 };
 

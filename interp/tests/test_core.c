@@ -156,6 +156,13 @@ static void test_runtime(void) {
         strstr(err.message, "integer overflow"));
   args[0].i32 = 1;
   CHECK(cm_core_invoke(s, export_func(inst, "inc"), args, res, &err) && res[0].i32 == 2);
+  /* host -> wasm -> host -> ... without end: exhaustion, not a C stack overflow */
+  re.inc = export_func(inst, "viahost");
+  args[0].i32 = 1;
+  CHECK(!cm_core_invoke(s, export_func(inst, "viahost"), args, res, &err) &&
+        err.kind == CMREF_EXHAUSTION);
+  re.inc = export_func(inst, "inc");
+  CHECK(cm_core_invoke(s, export_func(inst, "viahost"), args, res, &err) && res[0].i32 == 4);
   /* a wrong import type is unlinkable */
   const cm_functype *wrong = cm_store_functype(s, NULL, 0, NULL, 0);
   cm_extern bad = {CM_EXTERN_FUNC, {.func = cm_store_host_func(s, wrong, host_twice, &re)}};
