@@ -34,7 +34,10 @@ static int plain_error(wit_resolve *r, const char *msg) {
 }
 
 /* ---- source map ---- */
-static uint32_t push_source(wit_resolve *r, const char *path, const char *text, size_t len) {
+/* Spans are 32-bit offsets into all sources read so far (as in wit-parser). */
+static int push_source(wit_resolve *r, const char *path, const char *text, size_t len) {
+  if ((uint64_t)r->srcmap.offset + len + 2 >= (uint64_t)WIT_NOSPAN)
+    return plain_error(r, wit_fmt(M, "too much WIT source: spans past 4 GiB [%s]", path));
   wit_source s;
   s.offset = r->srcmap.offset;
   s.path = wit_strdup(M, path);
@@ -44,7 +47,7 @@ static uint32_t push_source(wit_resolve *r, const char *path, const char *text, 
   s.len = len + 1;
   wit_push(M, r->srcmap.sources, s);
   r->srcmap.offset += (uint32_t)(len + 1);
-  return s.offset;
+  return 0;
 }
 
 static const wit_source *source_for(const wit_resolve *r, uint32_t off) {
@@ -236,7 +239,7 @@ static int parse_text(wit_resolve *r, const char *path, const char *text, size_t
   if (!utf8_valid((const unsigned char *)text, len))
     return plain_error(r, wit_fmt(M, "input file is not valid utf-8 [%s]", path));
   int first = r->srcmap.sources.n;
-  push_source(r, path, text, len);
+  if (push_source(r, path, text, len)) return -1;
   return parse_sources(r, first, g);
 }
 
@@ -290,7 +293,7 @@ static int parse_dir(wit_resolve *r, const char *path, group *g) {
     if (read_file(r, full, &text, &len)) return -1;
     if (!utf8_valid((const unsigned char *)text, len))
       return plain_error(r, wit_fmt(M, "failed to read file \"%s\": stream did not contain valid UTF-8", full));
-    push_source(r, full, text, len);
+    if (push_source(r, full, text, len)) return -1;
   }
   return parse_sources(r, first, g);
 }
