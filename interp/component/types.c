@@ -724,6 +724,12 @@ static cmc_tid subst_node(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map
   cmc_type ty = t->v[id];
   cmc_tid mapped = cmc_map_get(m, id);
   if (mapped != id) return mapped;
+  if (m->types && ty.kind != CMC_T_RESOURCE) /* a named copy of a substituted type */
+    for (cmc_tid o = ty.alias_of; o; o = t->v[o].alias_of) {
+      cmc_tid mo = cmc_map_get(m, o);
+      if (mo != o) return mo;
+      if (t->v[o].kind == CMC_T_RESOURCE) break;
+    }
   if (ty.kind == CMC_T_RESOURCE) {
     cmc_tid root = cmc_res_root(t, id);
     mapped = cmc_map_get(m, root);

@@ -57,6 +57,7 @@ struct scope {
   tidset imported_types, exported_types; /* named types (external visibility) */
   tidset local_res;                      /* resources defined here */
   uint8_t context_type;                  /* core type of context.get/set, once used */
+  bool has_start;
   cmc_component *comp;
   cmc_component **nested; /* nested component definitions, in order (for instantiation) */
   uint32_t nnested, capnested;
@@ -400,7 +401,7 @@ static bool read_defvaltype(vcx *v, cmc_reader *r, scope *sc, uint8_t b, cmc_tid
     break;
   case CMC_T_FIXLIST:
     if (!read_valtype(v, r, sc, &a) || !cmc_read_u32(r, &x)) return false;
-    if (x == 0) return invalid(v, "Fixed size lists must have more than zero elements");
+    if (x == 0) return invalid(v, "Fixed-length lists must have more than zero elements");
     T(id).len = x;
     break;
   case CMC_T_TUPLE: {
@@ -429,7 +430,7 @@ static bool read_defvaltype(vcx *v, cmc_reader *r, scope *sc, uint8_t b, cmc_tid
       return invalid(v, "%s payload cannot contain a `borrow` type",
                      kinds[k].kind == CMC_T_STREAM ? "stream" : "future");
     if (kinds[k].kind == CMC_T_STREAM && a != CMC_NONE && T(a).kind == CMC_T_PRIM && T(a).prim == CMC_CHAR)
-      return invalid(v, "`stream<char>` is not valid at this time, use `stream<u8>` and decode as UTF-8 instead");
+      return invalid(v, "`stream<char>` is not valid at this time, use `stream<u8>` with a defined by encoding instead for now");
     break;
   case CMC_T_MAP: {
     if (!read_valtype(v, r, sc, &a) || !read_valtype(v, r, sc, &c)) return false;
@@ -574,7 +575,7 @@ static bool read_resource(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
     cmc_tid ft = CMC_NONE;
     if (!sp_get(v, sc, CMC_SP_CORE_FUNC, dtor, &ft)) return false;
     const cmc_type *f = &T(ft);
-    if (f->nparams != 1 || f->params[0].code != 0x7f || f->nresults != 0)
+    if (f->nparams != 1 || f->params[0].code != rep.code || f->nresults != 0)
       return invalid(v, "core function %u has wrong signature for a destructor", dtor);
   }
   cmc_tid id = new_type(v, CMC_T_RESOURCE);
@@ -666,12 +667,14 @@ static bool read_externtype(vcx *v, cmc_reader *r, scope *sc, cmc_extern *e, boo
   case 0x02: {
     uint8_t k = 0;
     if (!cmc_read_byte(r, &k)) return false;
+    /* valuebound (eq i | valtype); older encoders write the valtype alone */
+    if (!cmc_peek_byte(r, &k)) return false;
     if (k == 0) {
+      r->p++;
       if (!cmc_read_u32(r, &idx)) return false;
-    } else if (k == 1) {
-      if (!read_valtype(v, r, sc, &t)) return false;
     } else {
-      return cmc_malformed(r, "invalid leading byte (0x%x) for value bound", k);
+      if (k == 1) r->p++;
+      if (!read_valtype(v, r, sc, &t)) return false;
     }
     return invalid(v, "support for component model `value`s is not enabled");
   }
@@ -975,6 +978,7 @@ static bool named_copy(vcx *v, cmc_extern *e) {
   cmc_tid c = new_type(v, T(e->type).kind);
   if (c == CMC_NONE) return false;
   T(c) = T(e->type);
+  T(c).alias_of = e->type; /* substituting e->type (an import) substitutes its copies */
   e->type = c;
   return true;
 }
@@ -1362,6 +1366,31 @@ static bool sortidx_type(vcx *v, scope *sc, int sort, uint32_t idx, cmc_tid *out
   return sp_get(v, sc, sort_space(sort), idx, out);
 }
 
+/* the types an instantiation argument supplies for the (eq-bounded) type imports of the
+ * component, through instance imports too (wasm-tools' register_type_renamings) */
+static bool map_type_imports(vcx *v, const cmc_extern *imp, const cmc_extern *arg, cmc_map *map,
+                             unsigned depth) {
+  if (depth > CMC_HARD_DEPTH || imp->sort != arg->sort) return true;
+  if (imp->sort == CMC_SORT_TYPE) {
+    if (T(imp->type).kind == CMC_T_RESOURCE || arg->type == imp->type) return true;
+    map->types = true;
+    return cmc_map_add(map, imp->type, arg->type) || oom(v);
+  }
+  if (imp->sort != CMC_SORT_INSTANCE) return true;
+  const cmc_type *it = &T(imp->type), *at = &T(arg->type);
+  WORK((unsigned long)it->nexports * at->nexports);
+  for (uint32_t i = 0; i < T(imp->type).nexports; i++)
+    for (uint32_t k = 0; k < T(arg->type).nexports; k++)
+      if (!strcmp(T(imp->type).exports[i].name, T(arg->type).exports[k].name)) {
+        if (!map_type_imports(v, &T(imp->type).exports[i], &T(arg->type).exports[k], map, depth + 1))
+          return false;
+        break;
+      }
+  (void)it;
+  (void)at;
+  return true;
+}
+
 static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
   uint32_t cidx = 0, n = 0;
   if (!cmc_read_u32(r, &cidx) || !cmc_read_count(r, &n, 3)) return false;
@@ -1414,12 +1443,8 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
    * resources by fresh ones */
   for (uint32_t i = 0; i < T(ct).nimports; i++) {
     const cmc_extern *imp = &T(ct).imports[i];
-    if (imp->sort != CMC_SORT_TYPE || T(imp->type).kind == CMC_T_RESOURCE) continue;
     for (uint32_t k = 0; k < n; k++)
-      if (!strcmp(args[k].name, imp->name) && args[k].type != imp->type) {
-        if (!cmc_map_add(&map, imp->type, args[k].type)) { oom(v); goto done; }
-        map.types = true;
-      }
+      if (!strcmp(args[k].name, imp->name) && !map_type_imports(v, imp, &args[k], &map, 0)) goto done;
   }
   for (uint32_t i = 0; i < T(ct).ndefined; i++) {
     cmc_tid fresh = new_type(v, CMC_T_RESOURCE);
@@ -1854,10 +1879,10 @@ static bool context_op(vcx *v, cmc_reader *r, scope *sc, bool set) {
   uint32_t i = 0;
   const char *op = set ? "set" : "get";
   if (!cmc_read_core_valtype(r, NULL, &t) || !cmc_read_u32(r, &i)) return false;
-  if (t.code != 0x7f && t.code != 0x7e) return invalid(v, "`context.%s` type must be `i32` or `i64`", op);
+  if (t.code != 0x7f && t.code != 0x7e) return invalid(v, "`context.%s` only supports `i32` or `i64`", op);
   if (i > 1) return invalid(v, "`context.%s` immediate must be zero or one: %u", op, i);
   if (sc->context_type && sc->context_type != t.code)
-    return invalid(v, "all `context.get` and `context.set` built-ins must use the same type");
+    return invalid(v, "`context.%s` type must match previous context type", op);
   sc->context_type = t.code;
   const char *ty = t.code == 0x7e ? "I" : "i";
   return set ? push_core(v, sc, ty, "") : push_core(v, sc, "", ty);
@@ -2006,6 +2031,8 @@ static bool read_export(vcx *v, cmc_reader *r, scope *sc) {
 }
 
 static bool read_start(vcx *v, cmc_reader *r, scope *sc) {
+  if (sc->has_start) return cmc_malformed(r, "component cannot have more than one start function");
+  sc->has_start = true;
   uint32_t f = 0, n = 0, x = 0, nres = 0;
   cmc_tid ft = CMC_NONE;
   if (!cmc_read_u32(r, &f) || !cmc_read_count(r, &n, 1)) return false;
