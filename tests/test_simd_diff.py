@@ -1,6 +1,6 @@
-"""Every SIMD instruction (loads and stores near both ends of memory too), on edge-case and random operands,
-gives the same bits on cmref as on wabt's wasm-interp (NaN results: any NaN where the spec
-allows it). A short run of tools/fuzz/simd_diff.py; longer runs: --per-op 300 --seed N."""
+"""Every SIMD instruction (loads and stores near both ends of memory too), on edge-case
+and random operands, gives the same bits on cmref as on wabt's wasm-interp (NaN results:
+any NaN where the spec allows it). A short run of tools/fuzz/simd_diff.py; longer runs: --per-op 300 --seed N."""
 import shutil
 import subprocess
 import sys

@@ -115,7 +115,8 @@ static inline unsigned popcnt8(uint64_t v) {
 
 /* Every float operation that can produce a NaN returns the positive canonical NaN. The
  * spec allows nans{z*}: canonical when every NaN input is canonical, otherwise any
- * arithmetic NaN; the canonical NaN is both, so this is always a permitted result. */
+ * arithmetic NaN; the canonical NaN is both, so this is always a permitted result.
+ * The spec's fadd, fmin, fabs ... get a v prefix here: their plain names are C's <math.h>. */
 #define vfadd(x, y) ((x) + (y))
 #define vfsub(x, y) ((x) - (y))
 #define vfmul(x, y) ((x) * (y))
