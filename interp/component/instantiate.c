@@ -45,6 +45,12 @@ struct cmi_engine {
   cma_instance **hosts; /* host component instances (own handle tables) */
   uint32_t nhosts, caphosts;
   bool host_ok;         /* wasmtime's host items are registered */
+  /* the storage (context.get/set) of the current thread of each running task: a sync task
+   * has one implicit thread, so a stack of tasks in progress */
+  uint32_t (*storage)[2];
+  struct task_wrap **owners;
+  uint32_t nstorage, capstorage, capowners;
+  int32_t cur; /* the running task's storage, -1: none */
 };
 
 typedef struct resbind {
@@ -112,6 +118,7 @@ static bool engine_init(cmi_engine *e) {
   if (!e->store || !cmc_types_init(&e->host_types)) return false;
   cm_error err;
   e->host_ok = cmi_host_register(e, &err);
+  e->cur = -1;
   return true;
 }
 
@@ -146,6 +153,8 @@ static void engine_clear(cmi_engine *e) {
   for (uint32_t i = 0; i < e->nmodules; i++) cm_module_free(e->modules[i]);
   for (uint32_t i = 0; i < e->nhosts; i++) cma_instance_free(e->hosts[i]);
   free(e->hosts);
+  free(e->storage);
+  free(e->owners);
   free(e->defs);
   free(e->insts);
   free(e->regs);
@@ -590,8 +599,7 @@ static bool rd_opts(walker *w, rawopts *o) {
 
 static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
   memset(o, 0, sizeof *o);
-  if (r->async_ || r->has_callback)
-    return fail(w->err, CMREF_INTERNAL, CMI_UNSUPPORTED "async canonical options (issue 8)");
+  o->async_ = r->async_; /* async lifts and lowers are unsupported when called (issue 8) */
   if (r->gc) return fail(w->err, CMREF_INTERNAL, CMI_UNSUPPORTED "the gc canonical option");
   o->string_encoding = r->encoding == 1 ? CMA_UTF16 : r->encoding == 2 ? CMA_LATIN1_UTF16 : CMA_UTF8;
   cmi_item it = {0};
@@ -615,6 +623,127 @@ static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
   return true;
 }
 
+/* ---- task storage (context.get/set) --------------------------------------------------
+ * A lifted call runs in a new task whose (implicit) thread's storage starts at 0: from the
+ * first call into the callee's instance (its realloc for the arguments, or the callee), through
+ * its post-return. Lowering the results into the caller (the caller's realloc) runs in the
+ * caller's thread. A stack of the storages of the tasks in progress; `cur` is the running one.
+ * Synchronous calls cannot re-enter an instance, so one lifted function has at most one task
+ * in progress. */
+
+typedef struct task_wrap task_wrap;
+struct task_wrap {
+  cmi_engine *e;
+  bool active, has_post_return;
+  uint32_t depth;   /* stack depth before this task */
+  int32_t saved_cur;
+};
+
+typedef struct wrapped_call {
+  task_wrap *t;
+  cma_corefunc inner;
+} wrapped_call;
+
+static bool task_start_storage(task_wrap *t, cm_error *err) {
+  cmi_engine *e = t->e;
+  if (t->active) return true;
+  if (!grow((void **)&e->storage, &e->capstorage, e->nstorage, sizeof *e->storage) ||
+      !grow((void **)&e->owners, &e->capowners, e->nstorage, sizeof *e->owners))
+    return oom(err);
+  t->depth = e->nstorage;
+  t->saved_cur = e->cur;
+  e->storage[e->nstorage][0] = e->storage[e->nstorage][1] = 0;
+  e->owners[e->nstorage] = t;
+  e->cur = (int32_t)e->nstorage++;
+  t->active = true;
+  return true;
+}
+
+/* ends every task above depth (after a trap, or when a call returns) */
+static void storage_unwind(cmi_engine *e, uint32_t depth, int32_t cur) {
+  while (e->nstorage > depth) e->owners[--e->nstorage]->active = false;
+  e->cur = cur;
+}
+
+static void task_end_storage(task_wrap *t) {
+  if (t->active) storage_unwind(t->e, t->depth, t->saved_cur);
+}
+
+static bool call_inner(wrapped_call *w, const cm_value *args, uint32_t nargs, cm_value *results,
+                       uint32_t nresults, cm_error *err) {
+  return w->inner.call(w->inner.env, args, nargs, results, nresults, err);
+}
+
+/* the lift's realloc (lowering the arguments) runs in the new task */
+static bool task_realloc(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
+                         uint32_t nresults, cm_error *err) {
+  wrapped_call *w = env;
+  return task_start_storage(w->t, err) && call_inner(w, args, nargs, results, nresults, err);
+}
+
+static bool task_callee(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
+                        uint32_t nresults, cm_error *err) {
+  wrapped_call *w = env;
+  if (!task_start_storage(w->t, err)) return false;
+  bool ok = call_inner(w, args, nargs, results, nresults, err);
+  if (!ok || !w->t->has_post_return) task_end_storage(w->t);
+  return ok;
+}
+
+static bool task_post_return(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
+                             uint32_t nresults, cm_error *err) {
+  wrapped_call *w = env;
+  bool ok = call_inner(w, args, nargs, results, nresults, err);
+  task_end_storage(w->t);
+  return ok;
+}
+
+static bool wrap(cmi_engine *e, task_wrap *t, cma_corefunc *f,
+                 bool (*fn)(void *, const cm_value *, uint32_t, cm_value *, uint32_t, cm_error *),
+                 cm_error *err) {
+  wrapped_call *w = cmi_alloc(e, sizeof *w);
+  if (!w) return oom(err);
+  *w = (wrapped_call){t, *f};
+  *f = (cma_corefunc){fn, w};
+  return true;
+}
+
+/* wraps a lift's callee, realloc and post-return so that they run in the lift's task */
+static bool wrap_task(cmi_engine *e, cma_corefunc *callee, cma_options *opts, cm_error *err) {
+  task_wrap *t = cmi_alloc(e, sizeof *t);
+  if (!t) return oom(err);
+  t->e = e;
+  t->has_post_return = opts->post_return != NULL;
+  if (!wrap(e, t, callee, task_callee, err)) return false;
+  if (opts->realloc && !wrap(e, t, opts->realloc, task_realloc, err)) return false;
+  if (opts->post_return && !wrap(e, t, opts->post_return, task_post_return, err)) return false;
+  return true;
+}
+
+/* a lowering's realloc (lowering the results) runs in the caller's thread */
+typedef struct caller_realloc {
+  cmi_engine *e;
+  int32_t *caller_cur;
+  cma_corefunc inner;
+} caller_realloc;
+
+static bool caller_realloc_call(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
+                                uint32_t nresults, cm_error *err) {
+  caller_realloc *c = env;
+  int32_t cur = c->e->cur;
+  c->e->cur = *c->caller_cur;
+  bool ok = c->inner.call(c->inner.env, args, nargs, results, nresults, err);
+  c->e->cur = cur;
+  return ok;
+}
+
+/* an async lift (or a lift of an async function type): concurrency is issue 8 */
+static bool unsupported_async_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
+                                   void *env, cma_instance *caller, cm_error *err) {
+  (void)self, (void)on_start, (void)on_resolve, (void)env, (void)caller;
+  return fail(err, CMREF_INTERNAL, CMI_UNSUPPORTED "async lifted functions (issue 8)");
+}
+
 static bool canon_lift_item(walker *w) {
   uint8_t b;
   uint32_t fidx, tidx;
@@ -629,12 +758,13 @@ static bool canon_lift_item(walker *w) {
   cma_functype ft;
   if (!cma_functype_of(w->f->types, w->f->def->spaces[CMC_SP_FUNC].v[idx].type, &ft))
     return fail(w->err, CMREF_INTERNAL, "instantiation: lifted function without a function type");
-  if (ft.async_) return fail(w->err, CMREF_INTERNAL, CMI_UNSUPPORTED "async function types (issue 8)");
   cma_corefunc callee;
   if (!corefunc_of_item(w->e, &core, &callee, w->err)) return false;
+  if (!wrap_task(w->e, &callee, &opts, w->err)) return false;
   cma_funcinst *fi = cmi_alloc(w->e, sizeof *fi);
   if (!fi) return oom(w->err);
   cma_store_lift(&w->e->astore, fi, callee, &ft, &opts, &w->f->ci);
+  if (opts.async_ || ft.async_) fi->call = unsupported_async_call;
   return push(w->f, CMC_SORT_FUNC, (cmi_item){.u.func = fi}, w->err);
 }
 
@@ -661,7 +791,11 @@ static bool push_host(walker *w, cm_host_fn fn, void *env) {
   return push(w->f, CMC_SORT_CORE + CMC_CORE_FUNC, it, w->err);
 }
 
+static bool unsupported_builtin(walker *w, const char *name);
+
 typedef struct lower_env {
+  cmi_engine *e;
+  int32_t caller_cur; /* the caller's task storage during the call */
   cma_store *s;
   cma_funcinst *callee;
   cma_functype ft;
@@ -674,8 +808,15 @@ static bool lowered_call(void *env, cm_store *s, const cm_value *args, cm_value 
                          cm_error *err) {
   (void)s;
   lower_env *l = env;
-  return cma_store_lower_call(l->s, l->callee, &l->ft, &l->opts, l->inst, args, l->nparams, results,
-                              l->nresults, err);
+  cmi_engine *e = l->e;
+  uint32_t depth = e->nstorage;
+  int32_t cur = e->cur, outer_caller = l->caller_cur;
+  l->caller_cur = cur;
+  bool ok = cma_store_lower_call(l->s, l->callee, &l->ft, &l->opts, l->inst, args, l->nparams, results,
+                                 l->nresults, err);
+  storage_unwind(e, depth, cur); /* the callee's task is over, even when it trapped */
+  l->caller_cur = outer_caller;
+  return ok;
 }
 
 static bool canon_lower_item(walker *w) {
@@ -690,10 +831,18 @@ static bool canon_lower_item(walker *w) {
   if (!get(w->f, CMC_SORT_FUNC, fidx, &fi, w->err)) return false;
   if (!cma_functype_of(w->f->types, w->f->def->spaces[CMC_SP_FUNC].v[fidx].type, &l->ft))
     return fail(w->err, CMREF_INTERNAL, "instantiation: lowered function without a function type");
-  if (l->ft.async_) return fail(w->err, CMREF_INTERNAL, CMI_UNSUPPORTED "async function types (issue 8)");
+  if (l->ft.async_ || l->opts.async_) return unsupported_builtin(w, "async canon lower");
   cma_flat_functype flat;
   if (!flatten_functype(&l->opts, &l->ft, CMA_LOWER, &flat, w->err)) return false;
   l->s = &w->e->astore;
+  l->e = w->e;
+  l->caller_cur = -1;
+  if (l->opts.realloc) {
+    caller_realloc *c = cmi_alloc(w->e, sizeof *c);
+    if (!c) return oom(w->err);
+    *c = (caller_realloc){w->e, &l->caller_cur, *l->opts.realloc};
+    *l->opts.realloc = (cma_corefunc){caller_realloc_call, c};
+  }
   l->callee = fi.u.func;
   l->inst = &w->f->ci;
   l->nparams = flat.nparams;
@@ -760,11 +909,39 @@ static bool backpressure_dec_fn(void *env, cm_store *s, const cm_value *args, cm
   return true;
 }
 
-/* context.get/set: the storage of the current thread (issue 8); no may_leave check */
-static bool unsupported_anytime_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,
-                                   cm_error *err) {
-  (void)s, (void)args, (void)results;
-  return fail(err, CMREF_INTERNAL, CMI_UNSUPPORTED "the canon built-in %s (issue 8)", ((builtin_env *)env)->name);
+/* canon context.get / context.set: the current thread's storage[i] (no may_leave check) */
+typedef struct context_env {
+  cmi_engine *e;
+  uint32_t i;
+} context_env;
+
+static bool context_get_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  (void)s, (void)args;
+  context_env *c = env;
+  if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.get outside of a task");
+  results[0].i32 = c->e->storage[c->e->cur][c->i];
+  return true;
+}
+
+static bool context_set_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  (void)s, (void)results;
+  context_env *c = env;
+  if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.set outside of a task");
+  c->e->storage[c->e->cur][c->i] = args[0].i32;
+  return true;
+}
+
+static bool context_builtin(walker *w, bool set) {
+  uint8_t t;
+  uint32_t i;
+  if (!rd_byte(w, &t) || !rd_u32(w, &i)) return false;
+  context_env *c = cmi_alloc(w->e, sizeof *c);
+  if (!c) return oom(w->err);
+  c->e = w->e;
+  c->i = i & 1;
+  return push_host(w, set ? context_set_fn : context_get_fn, c);
 }
 
 static bool builtin(walker *w, cm_host_fn fn, const char *name) {
@@ -813,7 +990,7 @@ static bool canon_item(walker *w) {
     if (k == 0 ? !rd_valtype(w) : !rd_byte(w, &k)) return false;
     return rd_opts(w, &o) && unsupported_builtin(w, "task.return");
   case 0x0a: case 0x0b:
-    return rd_byte(w, &k) && rd_u32(w, &x) && builtin(w, unsupported_anytime_fn, "context.get/set");
+    return context_builtin(w, b == 0x0b);
   case 0x24: return builtin(w, backpressure_inc_fn, "backpressure.inc");
   case 0x25: return builtin(w, backpressure_dec_fn, "backpressure.dec");
   case 0x06: case 0x29: case 0x0c: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
@@ -1106,7 +1283,10 @@ json_t *cmi_invoke(cmi_engine *e, int inst, const char *field, json_t *args, cm_
   bool ok = c.args.v != NULL || oom(err);
   for (size_t i = 0; ok && i < nargs; i++)
     ok = cma_val_from_json(ft->types, ft->params[i].type, json_array_get(args, i), &heap, &c.args.v[i], err);
+  uint32_t depth = e->nstorage;
+  int32_t cur = e->cur;
   ok = ok && cma_store_invoke(&e->astore, f, call_on_start, call_on_resolve, &c, err);
+  storage_unwind(e, depth, cur);
   cma_heap_free(&heap);
   if (!ok) {
     json_decref(c.results);

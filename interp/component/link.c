@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "component/types.h"
+#include "core/module.h"
 
 static bool unlinkable(cm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool unlinkable(cm_error *err, const char *fmt, ...) {
@@ -106,6 +107,165 @@ static bool match_resource(cmi_linkcx *cx, cmc_tid want, const char *name, const
   return bind(cx, root, item->u.rt, err);
 }
 
+/* ---- core module types (wasmtime's matching of a module against a module type) ---- */
+
+/* an extern description both sides can be put in: funcs as their text */
+typedef struct xdesc {
+  int kind; /* CMC_CORE_FUNC .. CMC_CORE_TAG */
+  char func[256];
+  uint32_t val; /* table element / global type key */
+  bool mut;
+  cm_limits lim;
+} xdesc;
+
+static const char *kind_name(int k) {
+  static const char *const n[] = {"func", "table", "memory", "global", "tag"};
+  return k >= 0 && k <= 4 ? n[k] : "item";
+}
+
+static uint32_t cmc_val_key(cmc_core_valtype v) {
+  if (v.code != 0x64) return v.code;
+  if (!v.concrete && v.nullable) return v.heap;
+  return 0x10000u | (v.nullable ? 0x100u : 0) | (v.heap & 0xff);
+}
+
+static const char *cm_val_name(cm_valtype v) {
+  switch (v) {
+  case 0x7f: return "i32";
+  case 0x7e: return "i64";
+  case 0x7d: return "f32";
+  case 0x7c: return "f64";
+  case 0x7b: return "v128";
+  case 0x70: return "funcref";
+  case 0x6f: return "externref";
+  case 0x69: return "exnref";
+  default: return "ref";
+  }
+}
+
+static void cm_functype_text(const cm_functype *f, char *buf, size_t n) {
+  size_t o = (size_t)snprintf(buf, n, "(func");
+  if (f->nparams && o < n) {
+    o += (size_t)snprintf(buf + o, n - o, " (param");
+    for (uint32_t i = 0; i < f->nparams && o < n; i++)
+      o += (size_t)snprintf(buf + o, n - o, " %s", cm_val_name(f->params[i]));
+    if (o < n) o += (size_t)snprintf(buf + o, n - o, ")");
+  }
+  if (f->nresults && o < n) {
+    o += (size_t)snprintf(buf + o, n - o, " (result");
+    for (uint32_t i = 0; i < f->nresults && o < n; i++)
+      o += (size_t)snprintf(buf + o, n - o, " %s", cm_val_name(f->results[i]));
+    if (o < n) o += (size_t)snprintf(buf + o, n - o, ")");
+  }
+  if (o < n) snprintf(buf + o, n - o, ")");
+}
+
+static void desc_of_type(cmc_types *types, const cmc_core_extern *e, xdesc *d) {
+  memset(d, 0, sizeof *d);
+  d->kind = e->kind;
+  if (e->kind == CMC_CORE_FUNC || e->kind == CMC_CORE_TAG)
+    cmc_core_functype_str(types, e->func, d->func, sizeof d->func);
+  d->val = cmc_val_key(e->val);
+  d->mut = e->mut;
+  d->lim = (cm_limits){e->min, e->max, e->has_max, e->is64, e->shared};
+}
+
+static void desc_of_module(const cm_module *m, int kind, uint32_t idx, xdesc *d) {
+  memset(d, 0, sizeof *d);
+  d->kind = kind;
+  switch (kind) {
+  case CM_EXTERN_FUNC: cm_functype_text(cm_module_func_type(m, idx), d->func, sizeof d->func); break;
+  case CM_EXTERN_TABLE: {
+    const cm_tabletype *t = cm_module_table_type(m, idx);
+    d->val = t->elem;
+    d->lim = t->limits;
+    break;
+  }
+  case CM_EXTERN_MEMORY: d->lim = cm_module_mem_type(m, idx)->limits; break;
+  case CM_EXTERN_GLOBAL: {
+    const cm_globaltype *g = cm_module_global_type(m, idx);
+    d->val = g->type;
+    d->mut = g->mut;
+    break;
+  }
+  case CM_EXTERN_TAG: cm_functype_text(&m->types[cm_module_tag_type(m, idx)->typeidx], d->func, sizeof d->func); break;
+  default: break;
+  }
+}
+
+static void desc_of_import(const cm_module *m, const cm_import *im, xdesc *d) {
+  memset(d, 0, sizeof *d);
+  d->kind = im->kind;
+  switch (im->kind) {
+  case CM_EXTERN_FUNC: cm_functype_text(&m->types[im->desc.func], d->func, sizeof d->func); break;
+  case CM_EXTERN_TABLE: d->val = im->desc.table.elem; d->lim = im->desc.table.limits; break;
+  case CM_EXTERN_MEMORY: d->lim = im->desc.mem.limits; break;
+  case CM_EXTERN_GLOBAL: d->val = im->desc.global.type; d->mut = im->desc.global.mut; break;
+  case CM_EXTERN_TAG: cm_functype_text(&m->types[im->desc.tag.typeidx], d->func, sizeof d->func); break;
+  default: break;
+  }
+}
+
+static bool limits_sub(const cm_limits *a, const cm_limits *b) {
+  if (a->is64 != b->is64 || a->shared != b->shared || a->min < b->min) return false;
+  return !b->has_max || (a->has_max && a->max <= b->max);
+}
+
+/* is a a subtype of b (same kind)? */
+static bool desc_sub(const xdesc *a, const xdesc *b) {
+  switch (a->kind) {
+  case CMC_CORE_FUNC:
+  case CMC_CORE_TAG: return strcmp(a->func, b->func) == 0;
+  case CMC_CORE_TABLE: return a->val == b->val && limits_sub(&a->lim, &b->lim);
+  case CMC_CORE_MEMORY: return limits_sub(&a->lim, &b->lim);
+  case CMC_CORE_GLOBAL: return a->val == b->val && a->mut == b->mut;
+  default: return false;
+  }
+}
+
+static bool name_eq(const cm_name *n, const char *s) { return strlen(s) == n->len && memcmp(n->str, s, n->len) == 0; }
+
+static bool match_module(cmi_linkcx *cx, cmc_tid want, const cm_module *m, cm_error *err) {
+  const cmc_type *t = &cx->types->v[want];
+  for (uint32_t i = 0; i < t->ncexports; i++) {
+    const cmc_core_extern *e = &t->cexports[i];
+    const cm_export *x = NULL;
+    for (uint32_t k = 0; k < m->nexports && !x; k++)
+      if (name_eq(&m->exports[k].name, e->name)) x = &m->exports[k];
+    if (!x) return unlinkable(err, "module export `%s` not defined", e->name);
+    xdesc have, need;
+    desc_of_type(cx->types, e, &need);
+    desc_of_module(m, x->kind, x->index, &have);
+    if (have.kind != need.kind)
+      return unlinkable(err, "expected %s found %s", kind_name(need.kind), kind_name(have.kind));
+    if (!desc_sub(&have, &need)) {
+      if (need.kind == CMC_CORE_FUNC)
+        return unlinkable(err, "export `%s` has the wrong type: expected type `%s`, found type `%s`", e->name,
+                          need.func, have.func);
+      return unlinkable(err, "export `%s` has the wrong type", e->name);
+    }
+  }
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const cm_import *im = &m->imports[i];
+    const cmc_core_extern *e = NULL;
+    for (uint32_t k = 0; k < t->ncimports && !e; k++)
+      if (name_eq(&im->module, t->cimports[k].module) && name_eq(&im->name, t->cimports[k].name))
+        e = &t->cimports[k];
+    if (!e)
+      return unlinkable(err, "module import `%.*s::%.*s` not defined", (int)im->module.len, im->module.str,
+                        (int)im->name.len, im->name.str);
+    xdesc need, given;
+    desc_of_import(m, im, &need);
+    desc_of_type(cx->types, e, &given);
+    if (need.kind != given.kind)
+      return unlinkable(err, "expected %s found %s", kind_name(need.kind), kind_name(given.kind));
+    if (!desc_sub(&given, &need))
+      return unlinkable(err, "module import `%.*s::%.*s` has the wrong type", (int)im->module.len,
+                        im->module.str, (int)im->name.len, im->name.str);
+  }
+  return true;
+}
+
 static bool match_instance(cmi_linkcx *cx, cmc_tid want, const cmi_inst *inst, unsigned depth,
                            cm_error *err) {
   const cmc_type *t = &cx->types->v[want];
@@ -133,6 +293,7 @@ static bool match_item(cmi_linkcx *cx, int sort, cmc_tid want, const char *name,
   if (item->sort != sort)
     return unlinkable(err, "expected %s found %s", expected_desc(sort), actual_desc(item));
   if (sort == CMC_SORT_INSTANCE) return match_instance(cx, want, item->u.inst, depth, err);
+  if (sort == CMC_SORT_CORE + CMC_CORE_MODULE) return match_module(cx, want, item->u.module, err);
   return true;
 }
 
