@@ -33,7 +33,7 @@ struct cmi_engine {
   cma_store astore;
   cmc_arena arena;
   cmc_types host_types;
-  cmi_def *defs;
+  cmi_def **defs; /* each allocated on its own: frames point at their types */
   uint32_t ndefs, capdefs;
   cmi_inst **insts;
   uint32_t ninsts, capinsts;
@@ -147,8 +147,9 @@ bool cmi_host_module(cmi_engine *e, const uint8_t *bytes, size_t len, cm_module 
 static void engine_clear(cmi_engine *e) {
   for (cmi_frame *f = e->frames; f; f = f->next_all) cma_instance_free(&f->ci);
   for (uint32_t i = 0; i < e->ndefs; i++) {
-    cmc_comp_free(&e->defs[i].res);
-    free(e->defs[i].bytes);
+    cmc_comp_free(&e->defs[i]->res);
+    free(e->defs[i]->bytes);
+    free(e->defs[i]);
   }
   for (uint32_t i = 0; i < e->nmodules; i++) cm_module_free(e->modules[i]);
   for (uint32_t i = 0; i < e->nhosts; i++) cma_instance_free(e->hosts[i]);
@@ -190,16 +191,21 @@ int cmi_load(cmi_engine *e, const uint8_t *bytes, size_t len, const cmc_comp_opt
              cmc_error *err) {
   if (!grow((void **)&e->defs, &e->capdefs, e->ndefs, sizeof *e->defs))
     return cmc_fail(err, CMREF_INTERNAL, "out of memory"), -1;
-  cmi_def *d = &e->defs[e->ndefs];
-  memset(d, 0, sizeof *d);
+  cmi_def *d = calloc(1, sizeof *d);
+  if (!d) return cmc_fail(err, CMREF_INTERNAL, "out of memory"), -1;
   d->bytes = malloc(len ? len : 1);
-  if (!d->bytes) return cmc_fail(err, CMREF_INTERNAL, "out of memory"), -1;
+  if (!d->bytes) {
+    free(d);
+    return cmc_fail(err, CMREF_INTERNAL, "out of memory"), -1;
+  }
   memcpy(d->bytes, bytes, len);
   if (!cmc_comp_validate(d->bytes, len, opts, &d->res, err)) {
     cmc_comp_free(&d->res);
     free(d->bytes);
+    free(d);
     return -1;
   }
+  e->defs[e->ndefs] = d;
   return (int)e->ndefs++;
 }
 
@@ -1215,7 +1221,7 @@ static const cmi_item *registered(cmi_engine *e, const char *name) {
 
 int cmi_instantiate(cmi_engine *e, int def, cm_error *err) {
   if (def < 0 || (uint32_t)def >= e->ndefs) return fail(err, CMREF_INTERNAL, "bad component handle"), -1;
-  cmi_def *d = &e->defs[def];
+  cmi_def *d = e->defs[def];
   cmc_component *c = d->res.root;
   const char **names = cmi_alloc(e, (c->nimports + 1) * sizeof *names);
   cmi_item *args = cmi_alloc(e, (c->nimports + 1) * sizeof *args);
