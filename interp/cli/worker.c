@@ -45,7 +45,9 @@ static json_t *load_component(cmi_engine *ce, json_t *id, json_t *req) {
   json_t *impl = json_object_get(json_object_get(req, "features"), "component_model_implements");
   bool wasmtime = (profile && strcmp(profile, "wasmtime") == 0) ||
                   json_is_true(json_object_get(json_object_get(req, "features"), "wasmtime_profile"));
-  cmc_comp_options opts = {wasmtime, json_is_false(impl)};
+  cmc_comp_options opts = {wasmtime, json_is_false(impl),
+                           json_is_true(json_object_get(json_object_get(req, "features"),
+                                                        "component_model_nested_names"))};
   cmc_error cerr;
   int h = cmi_load(ce, bytes, len, &opts, &cerr);
   free(bytes);

@@ -141,6 +141,7 @@ typedef struct cmc_types {
 typedef struct cmc_comp_options {
   bool wasmtime;        /* wasmtime profile: rules wasmtime enforces beyond the spec */
   bool no_implements;   /* the `implements` attribute is gated off */
+  bool nested_names;    /* 🪺 nested namespaces and projections in interface names */
 } cmc_comp_options;
 
 /* ---- a validated component ---- */

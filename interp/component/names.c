@@ -36,6 +36,7 @@ typedef struct name_parser {
   const char *next;
   char *why;
   size_t whylen;
+  bool nested; /* 🪺 nested namespaces and projections */
 } name_parser;
 
 static bool np_fail(name_parser *p, const char *fmt, const char *arg, size_t n) {
@@ -146,17 +147,25 @@ static bool np_semver(name_parser *p, const char *s, size_t n) {
   return np_fail(p, msg, s, n);
 }
 
+/* pkgpath ::= <namespace>+ <words> <projection>* (nested namespaces and projections: 🪺) */
 static bool np_pkg_path(name_parser *p, bool require_projection) {
   if (!np_take_kebab(p, true) || !np_expect(p, ":") || !np_take_kebab(p, true)) return false;
-  if (*p->next == '/') {
+  while (p->nested && *p->next == ':') {
     p->next++;
-    if (!np_take_kebab(p, false)) return false;
+    if (!np_take_kebab(p, true)) return false;
+  }
+  if (*p->next == '/') {
+    do {
+      p->next++;
+      if (!np_take_kebab(p, false)) return false;
+    } while (p->nested && *p->next == '/');
   } else if (require_projection) {
     return np_fail(p, "expected `/` after package name%s", "", 0);
   }
   return true;
 }
 
+/* interface versions are checked with the name's versionsuffix (cmc_interface_version) */
 static bool np_pkg_name(name_parser *p, bool is_interface) {
   if (!np_pkg_path(p, is_interface)) return false;
   if (np_eat(p, "@")) {
@@ -164,15 +173,64 @@ static bool np_pkg_name(name_parser *p, bool is_interface) {
     const char *gt = strchr(v, '>');
     size_t n = gt ? (size_t)(gt - v) : strlen(v);
     p->next += n;
-    if (!np_semver(p, v, n)) return false;
+    if (!is_interface && !np_semver(p, v, n)) return false;
   }
   return true;
 }
 
+static bool np_semver_range(name_parser *p, const char *r, size_t n) {
+  if (n == 1 && r[0] == '*') return true;
+  if (n >= 2 && r[0] == '>' && r[1] == '=') {
+    const char *sp = memchr(r, ' ', n);
+    size_t ln = sp ? (size_t)(sp - r) - 2 : n - 2;
+    if (!np_semver(p, r + 2, ln)) return false;
+    if (sp) {
+      const char *u = sp + 1;
+      size_t un = n - (size_t)(u - r);
+      if (un == 0 || u[0] != '<')
+        return np_fail(p, "expected `<` at start of version range upper bounds%s", "", 0);
+      return np_semver(p, u + 1, un - 1);
+    }
+    return true;
+  }
+  if (n >= 1 && r[0] == '<') return np_semver(p, r + 1, n - 1);
+  return np_fail(p, "expected `>=` or `<` at start of version range%s", "", 0);
+}
+
+static bool is_base64(const char *s, size_t n) {
+  unsigned equals = 0;
+  if (n == 0) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if ((isalnum((unsigned char)c) || c == '+' || c == '/') && equals == 0) continue;
+    if (c == '=' && i > 0 && equals < 2) { equals++; continue; }
+    return false;
+  }
+  return true;
+}
+
+/* integrity-metadata: whitespace-separated sha256/384/512-<base64>(?options) */
 static bool np_hash(name_parser *p) {
   const char *gt = strchr(p->next, '>');
   if (!gt) return np_fail(p, "failed to find `>` character%s", "", 0);
-  if (gt == p->next) return np_fail(p, "integrity hash cannot be empty%s", "", 0);
+  const char *s = p->next;
+  bool any = false;
+  while (s < gt) {
+    while (s < gt && isspace((unsigned char)*s)) s++;
+    if (s >= gt) break;
+    const char *e = s;
+    while (e < gt && !isspace((unsigned char)*e)) e++;
+    any = true;
+    size_t n = (size_t)(e - s);
+    if (n < 6 || (strncmp(s, "sha256", 6) && strncmp(s, "sha384", 6) && strncmp(s, "sha512", 6)))
+      return np_fail(p, "unrecognized hash algorithm: `%s`", s, n);
+    if (n == 6 || s[6] != '-') return np_fail(p, "expected `-` after hash algorithm: %s", s, n);
+    const char *b = s + 7, *q = memchr(b, '?', (size_t)(e - b));
+    size_t bn = q ? (size_t)(q - b) : (size_t)(e - b);
+    if (!is_base64(b, bn)) return np_fail(p, "not valid base64: `%s`", b, bn);
+    s = e;
+  }
+  if (!any) return np_fail(p, "integrity hash cannot be empty%s", "", 0);
   p->next = gt;
   return true;
 }
@@ -215,7 +273,9 @@ static bool np_parse(name_parser *p, cmc_name *out) {
         if (!np_expect(p, "{")) return false;
         const char *c = strchr(p->next, '}');
         if (!c) return np_fail(p, "failed to find `}` character%s", "", 0);
+        const char *range = p->next;
         p->next = c;
+        if (!np_semver_range(p, range, (size_t)(c - range))) return false;
         if (!np_expect(p, "}")) return false;
       }
     }
@@ -251,7 +311,11 @@ static bool np_parse(name_parser *p, cmc_name *out) {
 }
 
 bool cmc_parse_name(const char *s, cmc_name *out, char *why, size_t whylen) {
-  name_parser p = {s, why, whylen};
+  return cmc_parse_name_ex(s, false, out, why, whylen);
+}
+
+bool cmc_parse_name_ex(const char *s, bool nested, cmc_name *out, char *why, size_t whylen) {
+  name_parser p = {s, why, whylen, nested};
   memset(out, 0, sizeof *out);
   out->raw = s;
   if (!np_parse(&p, out)) return false;
@@ -309,4 +373,39 @@ char *cmc_name_key(const cmc_name *n, cmc_arena *a) {
   }
   k[o] = 0;
   return k;
+}
+
+/* canonversion ::= [1-9][0-9]* | '0.' [1-9][0-9]* | '0.0.' [1-9][0-9]* | '0.0.0' (🔗) */
+static bool is_canonversion(const char *v) {
+  const char *s = v;
+  int zeros = 0;
+  while (zeros < 2 && s[0] == '0' && s[1] == '.') { s += 2; zeros++; }
+  if (zeros == 2 && !strcmp(s, "0")) return true;
+  if (*s < '1' || *s > '9') return false;
+  while (isdigit((unsigned char)*s)) s++;
+  return *s == 0;
+}
+
+bool cmc_interface_version(const cmc_name *n, const char *suffix, char *why, size_t whylen) {
+  if (n->kind != CMC_NAME_INTERFACE) return true;
+  const char *at = strchr(n->raw, '@');
+  if (!at) {
+    if (suffix) snprintf(why, whylen, "a `versionsuffix` requires an interface version");
+    return !suffix;
+  }
+  const char *ver = at + 1;
+  char buf[512], err[160];
+  if (suffix) {
+    if (!is_canonversion(ver)) {
+      snprintf(why, whylen, "`%s` is not a canonical version", ver);
+      return false;
+    }
+    snprintf(buf, sizeof buf, "%s%s", ver, suffix);
+  } else {
+    if (is_canonversion(ver)) return true;
+    snprintf(buf, sizeof buf, "%s", ver);
+  }
+  const char *e = semver_error(buf, strlen(buf), err, sizeof err);
+  if (e) snprintf(why, whylen, "%s", e);
+  return e == NULL;
 }

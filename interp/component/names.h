@@ -19,6 +19,10 @@ typedef struct cmc_name {
 bool cmc_is_kebab(const char *s, size_t n);
 /* parse an extern name; on failure writes a reason into why */
 bool cmc_parse_name(const char *s, cmc_name *out, char *why, size_t whylen);
+/* the same, with 🪺 nested namespaces/projections allowed when `nested` */
+bool cmc_parse_name_ex(const char *s, bool nested, cmc_name *out, char *why, size_t whylen);
+/* the version of an interface name, with its versionsuffix attribute (or NULL) */
+bool cmc_interface_version(const cmc_name *n, const char *suffix, char *why, size_t whylen);
 /* strongly-unique comparison: true when the two names conflict */
 bool cmc_names_conflict(const cmc_name *a, const cmc_name *b);
 /* case-insensitive equality of kebab labels */

@@ -132,10 +132,16 @@ void *cmc_alloc(cmc_reader *r, size_t n, size_t size) {
 
 bool cmc_read_name(cmc_reader *r, const char **out) {
   uint32_t len = 0;
+  return cmc_read_name_n(r, out, &len);
+}
+
+/* names may contain U+0000: *len is the full length (strlen stops at the first NUL) */
+bool cmc_read_name_n(cmc_reader *r, const char **out, uint32_t *lenp) {
+  uint32_t len = 0;
   const uint8_t *s = NULL;
   if (!cmc_read_u32(r, &len) || !cmc_read_bytes(r, len, &s)) return false;
   if (!cmc_utf8_valid(s, len)) return cmc_malformed(r, "malformed UTF-8 encoding");
-  if (memchr(s, 0, len)) return cmc_malformed(r, "name contains a NUL character");
+  *lenp = len;
   char *c = cmc_alloc(r, (size_t)len + 1, 1);
   if (!c) return false;
   memcpy(c, s, len);

@@ -27,6 +27,7 @@ bool cmc_read_s33(cmc_reader *r, int64_t *out);
 bool cmc_read_bytes(cmc_reader *r, size_t n, const uint8_t **out);
 /* a name: u32 length, UTF-8 bytes; returned NUL-terminated in the arena */
 bool cmc_read_name(cmc_reader *r, const char **out);
+bool cmc_read_name_n(cmc_reader *r, const char **out, uint32_t *len);
 /* a vector count, bounded by the bytes left (each element takes >= min_size bytes) */
 bool cmc_read_count(cmc_reader *r, uint32_t *out, size_t min_size);
 bool cmc_utf8_valid(const uint8_t *s, size_t n);

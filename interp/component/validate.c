@@ -611,6 +611,7 @@ static bool read_type_def(vcx *v, cmc_reader *r, scope *sc) {
 typedef struct extname {
   const char *name;
   const char *implements;
+  const char *version_suffix;
   bool has_external_id, has_version;
 } extname;
 
@@ -619,7 +620,9 @@ static bool read_nameattributes(vcx *v, cmc_reader *r, extname *out) {
   memset(out, 0, sizeof *out);
   if (!cmc_read_byte(r, &b)) return false;
   if (b > 2) return cmc_malformed(r, "invalid leading byte (0x%x) for component name", b);
-  if (!cmc_read_name(r, &out->name)) return false;
+  uint32_t len = 0;
+  if (!cmc_read_name_n(r, &out->name, &len)) return false;
+  if (strlen(out->name) != len) return invalid(v, "name `%s` is not a valid extern name: it contains U+0000", out->name);
   if (b != 2) return true;
   uint32_t n = 0;
   if (!cmc_read_count(r, &n, 2)) return false;
@@ -629,14 +632,16 @@ static bool read_nameattributes(vcx *v, cmc_reader *r, extname *out) {
     const char *s;
     if (!cmc_read_byte(r, &k)) return false;
     if (k > 2) return cmc_malformed(r, "invalid leading byte (0x%x) for name option", k);
-    if (!cmc_read_name(r, &s)) return false;
+    uint32_t slen = 0;
+    if (!cmc_read_name_n(r, &s, &slen)) return false;
+    if (k == 0 && strlen(s) != slen) return invalid(v, "`%s` is not a valid name: it contains U+0000", s);
     if (seen[k]) {
       static const char *const kinds[] = {"implements", "versionsuffix", "external-id"};
       return invalid(v, "duplicate '%s' option in name", kinds[k]);
     }
     seen[k] = true;
     if (k == 0) out->implements = s;
-    else if (k == 1) out->has_version = true;
+    else if (k == 1) { out->has_version = true; out->version_suffix = s; }
     else out->has_external_id = true;
   }
   return true;
@@ -858,7 +863,7 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
   const char *kind = import ? "import" : "export";
   cmc_name n;
   char why[300];
-  if (!cmc_parse_name(xn->name, &n, why, sizeof why))
+  if (!cmc_parse_name_ex(xn->name, v->opts->nested_names, &n, why, sizeof why))
     return invalid(v, "%s name `%s` is not a valid extern name: %s", kind, xn->name, why);
   if (!import && (n.kind == CMC_NAME_HASH || n.kind == CMC_NAME_URL || n.kind == CMC_NAME_DEPENDENCY))
     return invalid(v, "name `%s` is not a valid export name", xn->name);
@@ -867,12 +872,14 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
     if (n.kind != CMC_NAME_LABEL) return invalid(v, "name `%s` is not valid with `implements`", xn->name);
     if (e->sort != CMC_SORT_INSTANCE) return invalid(v, "only instances can have an `implements`");
     cmc_name in;
-    if (!cmc_parse_name(xn->implements, &in, why, sizeof why))
+    if (!cmc_parse_name_ex(xn->implements, v->opts->nested_names, &in, why, sizeof why))
       return invalid(v, "`%s` is not a valid name: %s", xn->implements, why);
     if (in.kind != CMC_NAME_INTERFACE) return invalid(v, "name `%s` must be an interface", xn->implements);
   }
   if (xn->has_external_id && v->opts->no_implements) return invalid(v, "the `cm-implements` feature is not active");
   if (xn->has_version && e->sort != CMC_SORT_INSTANCE) return invalid(v, "only instances can have an `versionsuffix`");
+  if (!cmc_interface_version(&n, xn->version_suffix, why, sizeof why))
+    return invalid(v, "%s name `%s` is not valid: invalid interface version: %s", kind, xn->name, why);
   if (!validate_name_type(v, import ? &sc->ires : &sc->eres, &n, e)) {
     char pre[400];
     snprintf(pre, sizeof pre, "%s name `%s` is not valid", kind, xn->name);
@@ -2195,7 +2202,7 @@ bool cmc_comp_is_component(const uint8_t *bytes, size_t size) {
 
 bool cmc_comp_validate(const uint8_t *bytes, size_t size, const cmc_comp_options *opts,
                        cmc_comp_result *res, cmc_error *err) {
-  static const cmc_comp_options defaults = {false, false};
+  static const cmc_comp_options defaults = {false, false, false};
   memset(res, 0, sizeof *res);
   memset(err, 0, sizeof *err);
   if (!cmc_types_init(&res->types)) return cmc_fail(err, CMREF_MALFORMED, "out of memory");

@@ -134,10 +134,11 @@ static void test_names(void) {
 }
 
 static int validate_files(int argc, char **argv) {
-  cmc_comp_options opts = {false, false};
+  cmc_comp_options opts = {false, false, false};
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--wasmtime")) { opts.wasmtime = true; continue; }
     if (!strcmp(argv[i], "--no-implements")) { opts.no_implements = true; continue; }
+    if (!strcmp(argv[i], "--nested-names")) { opts.nested_names = true; continue; }
     FILE *f = fopen(argv[i], "rb");
     if (!f) { printf("error: cannot open %s\n", argv[i]); continue; }
     fseek(f, 0, SEEK_END);
