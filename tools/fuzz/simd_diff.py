@@ -10,7 +10,7 @@ trap must be a trap on both. Both engines run every function; results must be id
 except that where the spec lets a float result be any NaN (nans{...}: arithmetic, min/max,
 rounding, demote/promote) both engines only need to return a NaN.
 
-    .venv/bin/python tools/fuzz/simd_diff.py [--per-op 20] [--seed 1]
+    .venv/bin/python tools/fuzz/simd_diff.py [--per-op 20] [--seed 1] [--cmref BINARY]
 """
 from __future__ import annotations
 
@@ -154,10 +154,10 @@ def run_wabt(wasm: Path) -> dict[str, int | str]:
     return results
 
 
-def run_cmref(wasm: Path, names: list[str]) -> dict[str, int | str]:
+def run_cmref(wasm: Path, names: list[str], cmref: str) -> dict[str, int | str]:
     reqs = [{"id": 0, "op": "load", "path": str(wasm), "component": False},
             {"id": 1, "op": "instantiate", "module": 0}]
-    proc = subprocess.Popen([str(ROOT / "build" / "cmref"), "worker"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([cmref, "worker"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     first = [json.loads(_exchange(proc, r)) for r in reqs]
     if "ok" not in first[0] or "ok" not in first[1]:
@@ -222,13 +222,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-op", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cmref", default=str(ROOT / "build" / "cmref"),
+                    help="the cmref binary (e.g. build-sanitize/cmref)")
     args = ap.parse_args()
     text, names = module(args.per_op, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         wat, wasm = Path(tmp) / "simd_diff.wat", Path(tmp) / "simd_diff.wasm"
         wat.write_text(text)
         subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
-        bad = compare(names, run_wabt(wasm), run_cmref(wasm, names))
+        bad = compare(names, run_wabt(wasm), run_cmref(wasm, names, args.cmref))
     for line in bad[:50]:
         print(line)
     print(f"{len(names)} SIMD applications compared, {len(bad)} differ")
