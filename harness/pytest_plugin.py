@@ -94,9 +94,24 @@ class WastFile(pytest.File):
         if not self.config.getoption("wast_per_directive"):
             yield WastItem.from_parent(self, name=self.path.name, index=None)
             return
-        fr = _session(self.config).run(self.path)
-        for i, r in enumerate(fr.results):
-            yield WastItem.from_parent(self, name=f"{r.line}:{r.kind}", index=i)
+        # Items come from the front-end's command list (cached), so collecting does not run
+        # anything; the file runs once per process, at its first item.
+        try:
+            cmds = _commands(self.path)
+        except Exception:   # the file-level item reports the front-end error
+            yield WastItem.from_parent(self, name=self.path.name, index=None)
+            return
+        for i, cmd in enumerate(cmds):
+            yield WastItem.from_parent(self, name=f"{cmd.get('line', 0)}:{cmd['type']}", index=i)
+
+
+def _commands(path: Path) -> list[dict]:
+    from harness.frontend import front_end, kind_of
+    from harness.suites import locate
+    _, _, frontend = locate(path)
+    kind = frontend if frontend != "auto" else kind_of(path.read_bytes())
+    doc, _ = front_end(kind)(path)
+    return doc["commands"]
 
 
 class WastItem(pytest.Item):
@@ -107,6 +122,8 @@ class WastItem(pytest.Item):
     def runtest(self):
         fr = _session(self.config).run(self.path)
         if self.index is not None:
+            if self.index >= len(fr.results) or fr.error:
+                raise WastFailure([r for r in fr.results if r.kind == "file"] or fr.results[-1:])
             _report_one(fr.results[self.index])
             return
         failing = [r for r in fr.results if r.outcome in FAILING]

@@ -118,3 +118,22 @@ def test_output_snapshot(tmp_path):
     snapshot = DATA / "fake-accept.out"
     assert p.stdout == snapshot.read_text(), "update with: python -m harness run --engine " \
         "fake-accept --suite tests/data/wrong.wast suites/local/harness/arms.wast --no-db"
+
+
+@needs_wabt
+def test_two_runs_share_one_database(tmp_path):
+    """Separate harness processes writing the same database at once (WAL, busy timeout)."""
+    db = tmp_path / "r.sqlite"
+    argv = [sys.executable, "-m", "harness", "run", "--engine", "fake-accept", "--suite",
+            str(ARMS), str(DATA / "wrong.wast"), str(DATA / "faults.wast"), "-j", "2",
+            "--db", str(db), "--quiet"]
+    procs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(3)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 1 and b"locked" not in err, err
+    conn = sqlite3.connect(db)
+    runs = conn.execute("SELECT count(*) FROM runs WHERE finished_at IS NOT NULL").fetchone()[0]
+    assert runs == 9
+    per_run = conn.execute("SELECT run_id, count(*) FROM directives GROUP BY 1").fetchall()
+    assert sorted(n for _, n in per_run) == sorted([22, 12, 9] * 3)
