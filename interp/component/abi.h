@@ -132,7 +132,7 @@ struct cma_val {
     } var;
     uint32_t flags;
     struct {
-      uint64_t rep;
+      uint32_t rep;
       cma_resource_type *rt;
     } handle;
   } u;

@@ -58,8 +58,8 @@ bool cma_lowered_call(void *env, cm_store *s, const cm_value *args, cm_value *re
 
 /* ---- resource built-ins as core host functions ---- */
 
-const cm_functype *cma_resource_builtin_type(cm_store *s, cma_resource_op op, bool rep64) {
-  cm_valtype i32 = CM_I32, rep = rep64 ? CM_I64 : CM_I32;
+const cm_functype *cma_resource_builtin_type(cm_store *s, cma_resource_op op) {
+  cm_valtype i32 = CM_I32, rep = CM_I32;
   switch (op) {
   case CMA_RESOURCE_NEW: return cm_store_functype(s, &rep, 1, &i32, 1);
   case CMA_RESOURCE_DROP: return cm_store_functype(s, &i32, 1, NULL, 0);
@@ -71,9 +71,8 @@ bool cma_resource_new_fn(void *env, cm_store *s, const cm_value *args, cm_value 
                          cm_error *err) {
   cma_resource_builtin *b = env;
   (void)s;
-  uint64_t rep = b->rt->rep64 ? args[0].i64 : args[0].i32;
   uint32_t h;
-  if (!canon_resource_new(b->inst, b->rt, rep, &h, err)) return false;
+  if (!canon_resource_new(b->inst, b->rt, args[0].i32, &h, err)) return false;
   results[0].i64 = 0;
   results[0].i32 = h;
   return true;
@@ -91,10 +90,9 @@ bool cma_resource_rep_fn(void *env, cm_store *s, const cm_value *args, cm_value 
                          cm_error *err) {
   cma_resource_builtin *b = env;
   (void)s;
-  uint64_t rep;
+  uint32_t rep;
   if (!canon_resource_rep(b->inst, b->rt, args[0].i32, &rep, err)) return false;
   results[0].i64 = 0;
-  if (b->rt->rep64) results[0].i64 = rep;
-  else results[0].i32 = (uint32_t)rep;
+  results[0].i32 = rep;
   return true;
 }

@@ -47,9 +47,8 @@ typedef struct cma_resource_builtin {
 
 typedef enum cma_resource_op { CMA_RESOURCE_NEW, CMA_RESOURCE_DROP, CMA_RESOURCE_REP } cma_resource_op;
 
-/* The core type of the built-in: new (rep) -> i32, drop (i32) -> (), rep (i32) -> rep,
- * rep being i32 or i64 (rt->rep64). */
-const cm_functype *cma_resource_builtin_type(cm_store *s, cma_resource_op op, bool rep64);
+/* The core type of the built-in: new (i32) -> i32, drop (i32) -> (), rep (i32) -> i32. */
+const cm_functype *cma_resource_builtin_type(cm_store *s, cma_resource_op op);
 bool cma_resource_new_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,
                          cm_error *err);
 bool cma_resource_drop_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,

@@ -285,7 +285,9 @@ static bool from_json(cmc_types *types, cmc_tid t, json_t *j, cma_heap *h, cma_v
   }
   case CMC_T_OWN:
   case CMC_T_BORROW: {
-    if (!json_uint(j, UINT64_MAX, &out->u.handle.rep)) return bad(err, "bad handle");
+    uint64_t rep;
+    if (!json_uint(j, UINT32_MAX, &rep)) return bad(err, "bad handle");
+    out->u.handle.rep = (uint32_t)rep;
     return true;
   }
   default: return bad(err, "%s values cannot be written in JSON", cmc_type_desc(types, t));

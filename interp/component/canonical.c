@@ -1385,7 +1385,7 @@ static bool lower_borrow(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32
   cma_resource_type *rt;
   if (!resource_type_of(cx, t, &rt)) return false;
   if (cx->inst == rt->impl) {
-    *out = (uint32_t)v->u.handle.rep;
+    *out = v->u.handle.rep;
     return true;
   }
   cma_task *scope = cx->borrow_scope;

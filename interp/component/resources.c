@@ -109,7 +109,7 @@ bool cma_table_remove(cma_table *t, uint32_t i, cma_table_entry *out, cm_error *
 /* Resource State                                                                   */
 /* ================================================================================ */
 
-cma_resource_handle *cma_resource_handle_new(cma_resource_type *rt, uint64_t rep, bool own,
+cma_resource_handle *cma_resource_handle_new(cma_resource_type *rt, uint32_t rep, bool own,
                                              cma_task *borrow_scope) {
   cma_resource_handle *h = calloc(1, sizeof *h);
   if (!h) return NULL;
@@ -125,7 +125,7 @@ cma_resource_handle *cma_resource_handle_new(cma_resource_type *rt, uint64_t rep
 /* canon resource.new                                                               */
 /* ================================================================================ */
 
-bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint64_t rep, uint32_t *out,
+bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint32_t rep, uint32_t *out,
                         cm_error *err) {
   if (!inst->may_leave) return trap_msg(err, CMA_TRAP_CANNOT_LEAVE, 0);
   cma_resource_handle *h = cma_resource_handle_new(rt, rep, true, NULL);
@@ -148,7 +148,7 @@ bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint64_t rep,
 /* ================================================================================ */
 
 /* the destructor call: Store.lift(dtor, func(u32), rt.impl) then Store.lower(..., inst) */
-static bool run_dtor(cma_instance *inst, cma_resource_type *rt, uint64_t rep, cm_error *err) {
+static bool run_dtor(cma_instance *inst, cma_resource_type *rt, uint32_t rep, cm_error *err) {
   static const cma_options opts; /* CanonicalOptions(async_ = False): all defaults */
   if (!inst->types) {
     if (err) {
@@ -157,14 +157,13 @@ static bool run_dtor(cma_instance *inst, cma_resource_type *rt, uint64_t rep, cm
     }
     return false;
   }
-  cmc_field param = {"rep", cmc_prim_tid(rt->rep64 ? CMC_U64 : CMC_U32)};
+  cmc_field param = {"rep", cmc_prim_tid(CMC_U32)};
   cma_functype ft = {.types = inst->types, .params = &param, .nparams = 1, .result = CMC_NONE};
   cma_funcinst callee;
   cma_store_lift(inst->store, &callee, rt->dtor, &ft, &opts, rt->impl);
   cm_value arg;
   memset(&arg, 0, sizeof arg);
-  if (rt->rep64) arg.i64 = rep;
-  else arg.i32 = (uint32_t)rep;
+  arg.i32 = rep;
   return cma_store_lower_call(inst->store, &callee, &ft, &opts, inst, &arg, 1, NULL, 0, err);
 }
 
@@ -192,7 +191,7 @@ bool canon_resource_drop(cma_instance *inst, cma_resource_type *rt, uint32_t i, 
 /* canon resource.rep                                                               */
 /* ================================================================================ */
 
-bool canon_resource_rep(cma_instance *inst, cma_resource_type *rt, uint32_t i, uint64_t *out,
+bool canon_resource_rep(cma_instance *inst, cma_resource_type *rt, uint32_t i, uint32_t *out,
                         cm_error *err) {
   cma_table_entry *e;
   if (!cma_table_get(&inst->handles, i, &e, err)) return false;

@@ -15,7 +15,6 @@ enum { CMA_ENTRY_FREE = 0, CMA_ENTRY_RESOURCE_HANDLE = 1, CMA_ENTRY_WAITABLE = 2
 /* ResourceType: created once per instantiation of a resource definition (generative). */
 struct cma_resource_type {
   cma_instance *impl;
-  bool rep64;   /* the representation is i64 (🐘), else i32 */
   bool has_dtor;
   cma_corefunc dtor;
   const char *name; /* for messages; may be NULL */
@@ -24,7 +23,7 @@ struct cma_resource_type {
 /* ResourceHandle */
 struct cma_resource_handle {
   cma_resource_type *rt;
-  uint64_t rep; /* i32, or i64 with 64-bit reps (🐘) */
+  uint32_t rep; /* i32 (64-bit reps, 🐘, are not supported yet) */
   bool own;
   cma_task *borrow_scope;
   uint32_t num_lends;
@@ -37,14 +36,14 @@ bool cma_table_get(cma_table *t, uint32_t i, cma_table_entry **out, cm_error *er
 bool cma_table_add(cma_table *t, uint8_t kind, void *p, uint32_t *out, cm_error *err);
 bool cma_table_remove(cma_table *t, uint32_t i, cma_table_entry *out, cm_error *err);
 
-cma_resource_handle *cma_resource_handle_new(cma_resource_type *rt, uint64_t rep, bool own,
+cma_resource_handle *cma_resource_handle_new(cma_resource_type *rt, uint32_t rep, bool own,
                                              cma_task *borrow_scope);
 
 /* canon resource.new / resource.drop / resource.rep, in the current instance inst. */
-bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint64_t rep, uint32_t *out,
+bool canon_resource_new(cma_instance *inst, cma_resource_type *rt, uint32_t rep, uint32_t *out,
                         cm_error *err);
 bool canon_resource_drop(cma_instance *inst, cma_resource_type *rt, uint32_t i, cm_error *err);
-bool canon_resource_rep(cma_instance *inst, cma_resource_type *rt, uint32_t i, uint64_t *out,
+bool canon_resource_rep(cma_instance *inst, cma_resource_type *rt, uint32_t i, uint32_t *out,
                         cm_error *err);
 
 #endif

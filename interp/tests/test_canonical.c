@@ -735,8 +735,7 @@ static void test_resources(void) {
   cma_resource_type other = {.impl = &f.inst};
   f.inst.resolve_resource = resolve_one;
   f.inst.env = &rt;
-  uint32_t h1, h2;
-  uint64_t rep;
+  uint32_t h1, h2, rep;
   CHECK(canon_resource_new(&f.inst, &rt, 42, &h1, &f.err) && h1 == 1);
   CHECK(canon_resource_new(&f.inst, &rt, 43, &h2, &f.err) && h2 == 2);
   CHECK(canon_resource_rep(&f.inst, &rt, h2, &rep, &f.err) && rep == 43);

@@ -146,11 +146,11 @@ static void test_resource_builtins(void) {
   inst.types = &types;
   cma_resource_type rt = {.impl = &inst};
   cma_resource_builtin bi = {&inst, &rt};
-  cm_funcinst *fnew = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_NEW, false),
+  cm_funcinst *fnew = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_NEW),
                                          cma_resource_new_fn, &bi);
-  cm_funcinst *frep = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_REP, false),
+  cm_funcinst *frep = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_REP),
                                          cma_resource_rep_fn, &bi);
-  cm_funcinst *fdrop = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_DROP, false),
+  cm_funcinst *fdrop = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_DROP),
                                           cma_resource_drop_fn, &bi);
   cm_value a, r;
   cm_error err = {0};
@@ -162,18 +162,6 @@ static void test_resource_builtins(void) {
   CHECK(cm_core_invoke(cs, fdrop, &a, NULL, &err));
   CHECK(!cm_core_invoke(cs, frep, &a, &r, &err) && err.kind == CMREF_TRAP &&
         strstr(err.message, "unknown handle index 1"));
-  /* 64-bit reps */
-  cma_resource_type rt64 = {.impl = &inst, .rep64 = true};
-  cma_resource_builtin bi64 = {&inst, &rt64};
-  cm_funcinst *fnew64 = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_NEW, true),
-                                           cma_resource_new_fn, &bi64);
-  cm_funcinst *frep64 = cm_store_host_func(cs, cma_resource_builtin_type(cs, CMA_RESOURCE_REP, true),
-                                           cma_resource_rep_fn, &bi64);
-  a.i64 = UINT64_C(0x100000002);
-  CHECK(cm_core_invoke(cs, fnew64, &a, &r, &err));
-  a.i64 = 0;
-  a.i32 = r.i32;
-  CHECK(cm_core_invoke(cs, frep64, &a, &r, &err) && r.i64 == UINT64_C(0x100000002));
   cma_instance_free(&inst);
   cmc_types_free(&types);
   cm_store_free(cs);
