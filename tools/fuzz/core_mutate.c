@@ -1,7 +1,8 @@
 /* Mutation smoke test of core decoding + validation: every input file is mutated many times
  * (bit flips, byte overwrites, truncation, insertions, LEB-ish 0x80/0xFF runs) and each
- * mutant goes through cm_core_decode + cm_core_validate. Any outcome is fine except a
- * crash, a sanitizer report, an error without a message or of the wrong kind, or a hang.
+ * mutant goes through cm_core_decode + cm_core_validate (and, when valid, the execution
+ * pre-decoder cm_compile). Any outcome is fine except a crash, a sanitizer report, an error
+ * without a message or of the wrong kind, a valid body that does not compile, or a hang.
  * Built and run under ASan + UBSan by tests/test_core_mutate.py.
  *
  *   core_mutate SEED MUTANTS_PER_FILE FILE.wasm...
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exec_internal.h"
 #include "core/module.h"
 #include "core/validate.h"
 
@@ -78,10 +80,22 @@ static int check(const unsigned char *bytes, size_t len, const char *path, unsig
     return 0;
   }
   err.message[0] = 0;
-  if (!cm_core_validate(m, &err) && !err.message[0]) {
-    fprintf(stderr, "%s #%lu: validation error without a message\n", path, iter);
+  if (!cm_core_validate(m, &err)) {
     cm_module_free(m);
+    if (err.message[0]) return 0;
+    fprintf(stderr, "%s #%lu: validation error without a message\n", path, iter);
     return 1;
+  }
+  /* a valid mutant: the execution pre-decoder must compile every body */
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    cm_code *c = cm_compile(m, i, &err);
+    if (!c) {
+      fprintf(stderr, "%s #%lu: function %u of a valid module does not compile: %s\n", path,
+              iter, i, err.message);
+      cm_module_free(m);
+      return 1;
+    }
+    cm_code_free(c);
   }
   cm_module_free(m);
   return 0;
