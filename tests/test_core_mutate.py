@@ -1,6 +1,7 @@
 """Mutation smoke test (issue 4, "Bad input"): suite binaries of the core suite, flipped,
 overwritten, truncated and extended, through cmref's decoder and validator built with ASan +
-UBSan (tools/fuzz/core_mutate.c). No mutant may crash, trip a sanitizer, or fail without a
+UBSan (tools/fuzz/core_mutate.c); valid mutants are also compiled, instantiated and their
+exports called under a fuel limit. No mutant may crash, trip a sanitizer, or fail without a
 message."""
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_mutants_decode_and_validate_cleanly(tmp_path):
                     "-I", str(ROOT / "interp" / "include"), "-I", str(ROOT / "interp"),
                     "-o", str(exe), str(ROOT / "tools" / "fuzz" / "core_mutate.c"), *sources,
                     "-ljansson", "-lm"], check=True, capture_output=True)
-    done = subprocess.run([str(exe), "12345", "30", *binaries], capture_output=True, text=True,
+    done = subprocess.run([str(exe), "--run", "12345", "30", *binaries], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert "ok" in done.stdout

@@ -139,8 +139,10 @@ static bool c_block(compiler *c, const cm_instr *in, uint8_t kind, bool dead) {
     c->height--; /* condition */
     if (!emit(c, CM_XOP_JMP_UNLESS, 0, 0)) return false;
   }
+  if (kind == L_LOOP && !dead && !emit(c, CM_XOP_FUEL, 0, 0)) return false;
   if (!push_label(c, kind, np, nr, dead)) return false;
   if (kind == L_IF && !dead) top(c)->else_fix = here(c);
+  if (kind == L_LOOP && !dead) top(c)->loop_ip = here(c) - 1; /* back-edges pay fuel */
   return true;
 }
 

@@ -314,3 +314,5 @@ char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_l
 }
 
 cm_store *cm_embed_store(cmref_engine *e) { return e->store; }
+
+void cmref_set_fuel(cmref_engine *e, unsigned long long fuel) { cm_store_set_fuel(e->store, fuel); }

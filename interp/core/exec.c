@@ -235,6 +235,7 @@ static bool run(exec_state *st, cm_funcinst *entry) {
     const cm_code *cc = callee->code;                                                  \
     if (s->nframes >= CM_MAX_FRAMES || stack_end - sp < (ptrdiff_t)cc->frame_size)     \
       TRAP(CM_TRAP_STACK_OVERFLOW);                                                    \
+    if (--s->fuel == 0) TRAP(CM_TRAP_OUT_OF_FUEL);                                     \
     cm_frame *fr = &s->frames[s->nframes++];                                           \
     fr->ret_ip = (ret);                                                                \
     fr->fp = fp;                                                                       \
@@ -383,6 +384,11 @@ loop:
       exn = (cm_exninst *)(--sp)->ref;
       if (!exn) TRAP(CM_TRAP_NULL_REFERENCE);
       goto do_throw;
+    }
+
+    vmcase(CM_XOP_FUEL) {
+      if (--s->fuel == 0) TRAP(CM_TRAP_OUT_OF_FUEL);
+      vmbreak;
     }
 
     /* ---- parametric (spec 4.4.4) ---- */

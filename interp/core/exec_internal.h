@@ -34,6 +34,7 @@ enum {
   CM_XOP_SELECT,
   CM_XOP_THROW,       /* a = tag index */
   CM_XOP_THROW_REF,
+  CM_XOP_FUEL,        /* a loop header: one unit of fuel per iteration */
   CM_XOP_COUNT
 };
 
@@ -92,6 +93,7 @@ struct cm_store {
   cm_frame *frames;
   uint32_t nframes;
   uint32_t nesting; /* cm_core_invoke calls under way (host functions re-enter) */
+  uint64_t fuel;    /* decremented per call and loop iteration; UINT64_MAX: unlimited */
   cm_exninst *last_exn;
 };
 

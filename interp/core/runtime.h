@@ -147,6 +147,11 @@ bool cm_extern_matches(cm_store *s, const cm_module *m, const cm_import *im, con
 bool cm_core_invoke(cm_store *s, cm_funcinst *f, const cm_value *args, cm_value *results,
                     cm_error *err);
 
+/* Fuel: every call and every loop iteration costs one unit; at zero execution stops with
+ * CMREF_EXHAUSTION "all fuel consumed by WebAssembly". UINT64_MAX (the default): unlimited. */
+void cm_store_set_fuel(cm_store *s, uint64_t fuel);
+uint64_t cm_store_fuel(const cm_store *s);
+
 /* The last uncaught exception of cm_core_invoke (or NULL). */
 cm_exninst *cm_store_last_exception(cm_store *s);
 
@@ -164,7 +169,8 @@ typedef enum cm_trap {
   CM_TRAP_STACK_OVERFLOW,
   CM_TRAP_NULL_REFERENCE,
   CM_TRAP_UNCAUGHT_EXCEPTION,
-  CM_TRAP_OUT_OF_MEMORY
+  CM_TRAP_OUT_OF_MEMORY,
+  CM_TRAP_OUT_OF_FUEL
 } cm_trap;
 
 const char *cm_trap_message(cm_trap t);

@@ -39,6 +39,7 @@ cm_store *cm_store_new(void) {
     return NULL;
   }
   s->sp = s->stack;
+  s->fuel = UINT64_MAX;
   return s;
 }
 
@@ -190,3 +191,6 @@ bool cm_store_add_code(cm_store *s, cm_code *c) {
 void *cm_store_alloc(cm_store *s, size_t size) { return alloc(s, size); }
 
 cm_exninst *cm_store_last_exception(cm_store *s) { return s->last_exn; }
+
+void cm_store_set_fuel(cm_store *s, uint64_t fuel) { s->fuel = fuel; }
+uint64_t cm_store_fuel(const cm_store *s) { return s->fuel; }

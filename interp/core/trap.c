@@ -15,12 +15,13 @@ const char *cm_trap_message(cm_trap t) {
   case CM_TRAP_NULL_REFERENCE: return "wasm trap: null reference";
   case CM_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
   case CM_TRAP_OUT_OF_MEMORY: return "out of memory";
+  case CM_TRAP_OUT_OF_FUEL: return "all fuel consumed by WebAssembly";
   }
   return "wasm trap: unknown";
 }
 
 bool cm_trap_set(cm_error *err, cm_trap t) {
-  cmref_errkind kind = t == CM_TRAP_STACK_OVERFLOW ? CMREF_EXHAUSTION
+  cmref_errkind kind = (t == CM_TRAP_STACK_OVERFLOW || t == CM_TRAP_OUT_OF_FUEL) ? CMREF_EXHAUSTION
                        : t == CM_TRAP_OUT_OF_MEMORY ? CMREF_INTERNAL
                                                     : CMREF_TRAP;
   return cm_error_set(err, kind, "%s", cm_trap_message(t));

@@ -74,6 +74,11 @@ int cmref_register(cmref_engine *e, int instance, const char *name, cmref_error 
 char *cmref_invoke(cmref_engine *e, int instance, const char *field, size_t field_len,
                    const char *args_json, cmref_error *err);
 
+/* Limits execution in the current store (until the next reset): each call and each loop
+ * iteration costs one unit; at zero, execution stops with CMREF_EXHAUSTION "all fuel
+ * consumed by WebAssembly". The default is unlimited. */
+void cmref_set_fuel(cmref_engine *e, unsigned long long fuel);
+
 /* Reads an exported global: a malloc'ed JSON value, or NULL with err. */
 char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_len,
                 cmref_error *err);

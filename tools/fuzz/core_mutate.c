@@ -5,13 +5,19 @@
  * without a message or of the wrong kind, a valid body that does not compile, or a hang.
  * Built and run under ASan + UBSan by tests/test_core_mutate.py.
  *
- *   core_mutate SEED MUTANTS_PER_FILE FILE.wasm...
+ * With --run, valid mutants are also instantiated (spectest imports) and every exported
+ * function is called with zero arguments under a fuel limit: traps and exhaustion are fine,
+ * crashes are not.
+ *
+ *   core_mutate [--run] SEED MUTANTS_PER_FILE FILE.wasm...
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmref.h"
+#include "core/embed.h"
 #include "core/exec_internal.h"
 #include "core/module.h"
 #include "core/validate.h"
@@ -65,6 +71,31 @@ static size_t mutate(uint64_t *s, unsigned char *buf, size_t len, size_t cap) {
   return len;
 }
 
+/* This driver's own state (not the library's): the --run engine and counters. */
+static cmref_engine *engine;
+static unsigned long nvalid, ncalls;
+
+/* Instantiates a valid module and calls each export with zero arguments, with little fuel. */
+static void run_exports(cmref_engine *e, const unsigned char *bytes, size_t len) {
+  cmref_error err;
+  int h = cmref_load_module(e, bytes, len, &err);
+  int inst = h < 0 ? -1 : cmref_instantiate(e, h, &err);
+  if (inst < 0) return;
+  cm_instance *in = e->instances[inst];
+  const cm_module *m = in->module;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    if (m->exports[i].kind != CM_EXTERN_FUNC) continue;
+    cm_funcinst *f = in->funcs[m->exports[i].index];
+    cm_value *vals = calloc((size_t)f->type->nparams + f->type->nresults + 1, sizeof *vals);
+    cm_error cerr;
+    cm_store_set_fuel(e->store, 20000);
+    ncalls++;
+    (void)cm_core_invoke(e->store, f, vals, vals + f->type->nparams, &cerr);
+    free(vals);
+  }
+}
+
+
 static int check(const unsigned char *bytes, size_t len, const char *path, unsigned long iter) {
   cm_module *m = NULL;
   cm_error err = {0};
@@ -87,6 +118,7 @@ static int check(const unsigned char *bytes, size_t len, const char *path, unsig
     return 1;
   }
   /* a valid mutant: the execution pre-decoder must compile every body */
+  nvalid++;
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     cm_code *c = cm_compile(m, i, &err);
     if (!c) {
@@ -98,12 +130,18 @@ static int check(const unsigned char *bytes, size_t len, const char *path, unsig
     cm_code_free(c);
   }
   cm_module_free(m);
+  if (engine) run_exports(engine, bytes, len);
   return 0;
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--run") == 0) {
+    engine = cmref_engine_new();
+    argv++;
+    argc--;
+  }
   if (argc < 4) {
-    fprintf(stderr, "usage: core_mutate SEED MUTANTS_PER_FILE FILE.wasm...\n");
+    fprintf(stderr, "usage: core_mutate [--run] SEED MUTANTS_PER_FILE FILE.wasm...\n");
     return 2;
   }
   uint64_t seed = strtoull(argv[1], NULL, 0) | 1;
@@ -129,10 +167,13 @@ int main(int argc, char **argv) {
       bad |= check(exact, n, argv[i], k);
       free(exact);
       total++;
+      if (engine && total % 256 == 0) cmref_reset(engine, NULL); /* frees instances */
     }
     free(buf);
     free(orig);
   }
-  printf("%lu mutants of %d files: %s\n", total, argc - 3, bad ? "FAILED" : "ok");
+  cmref_engine_free(engine);
+  printf("%lu mutants of %d files (%lu valid, %lu calls): %s\n", total, argc - 3, nvalid, ncalls,
+         bad ? "FAILED" : "ok");
   return bad;
 }
