@@ -15,7 +15,7 @@
 #include "wit/wit.h"
 
 static int wit_usage(void) {
-  fprintf(stderr, "usage: cmref wit [--json] [--features F,G] [--all-features] PATH|COMPONENT.wasm\n");
+  fprintf(stderr, "usage: cmref wit [--json | --encode -o OUT.wasm] [--features F,G] [--all-features] PATH|COMPONENT.wasm\n");
   return 2;
 }
 
@@ -61,19 +61,41 @@ static int decode_file(wit_resolve *r, const char *path) {
   return pkg;
 }
 
+static int write_encoded(wit_resolve *r, int pkg, const char *out_path) {
+  unsigned char *bin;
+  size_t len;
+  if (wit_encode_package(r, pkg, &bin, &len)) {
+    char *msg = wit_render_error(r);
+    fprintf(stderr, "%s\n", msg ? msg : "cannot encode");
+    free(msg);
+    return 1;
+  }
+  FILE *f = fopen(out_path, "wb");
+  int ok = f && fwrite(bin, 1, len, f) == len;
+  if (f && fclose(f)) ok = 0;
+  free(bin);
+  if (!ok) {
+    fprintf(stderr, "cmref wit: cannot write %s\n", out_path);
+    return 1;
+  }
+  return 0;
+}
+
 int cli_wit(int argc, char **argv) {
   wit_resolve r;
   wit_resolve_init(&r);
-  int json = 0;
-  const char *path = NULL;
+  int json = 0, encode = 0;
+  const char *path = NULL, *out_path = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = 1;
     else if (!strcmp(argv[i], "--all-features")) r.all_features = 1;
+    else if (!strcmp(argv[i], "--encode")) encode = 1;
+    else if (!strcmp(argv[i], "-o") && i + 1 < argc) out_path = argv[++i];
     else if (!strcmp(argv[i], "--features") && i + 1 < argc) add_features(&r, argv[++i]);
     else if (argv[i][0] == '-' || path) { wit_resolve_free(&r); return wit_usage(); }
     else path = argv[i];
   }
-  if (!path) { wit_resolve_free(&r); return wit_usage(); }
+  if (!path || (encode && !out_path)) { wit_resolve_free(&r); return wit_usage(); }
   int rc = 0;
   int component = is_wasm_binary(path);
   int pkg = component ? decode_file(&r, path) : wit_push_path(&r, path);
@@ -82,6 +104,8 @@ int cli_wit(int argc, char **argv) {
     fprintf(stderr, "%s\n", msg ? msg : "error");
     free(msg);
     rc = 1;
+  } else if (encode) {
+    rc = write_encoded(&r, pkg, out_path);
   } else if (json) {
     char *s = wit_resolve_json(&r);
     if (s) printf("%s\n", s);

@@ -23,8 +23,8 @@ typedef struct fpkg {
 } fpkg;
 
 typedef struct copy_ref {
-  const cmc_field *fields;
-  int kind, id;
+  cmc_tid tid;
+  int id;
 } copy_ref;
 
 typedef struct dec {
@@ -68,6 +68,14 @@ static wit_type prim(uint8_t code) {
   return WIT_TNONE;
 }
 
+/* Is `b` a copy validation made of `a` (the same members array)? */
+static int same_copy(dec *d, cmc_tid a, cmc_tid b) {
+  const cmc_type *x = TT(d, a), *y = TT(d, b);
+  if (x->kind != y->kind || x->kind == CMC_T_PRIM || x->kind == CMC_T_RESOURCE) return 0;
+  /* a type with no members array carries nothing that tells a copy from a twin */
+  return x->n && x->n == y->n && x->fields == y->fields;
+}
+
 /* The WIT type already standing for component type `id`. Validation gives every type
  * import/export a node of its own (wasmparser's "created" id), copied from the type it
  * names: a resource copy points at its root resource, a record/variant/enum/flags/tuple
@@ -82,9 +90,8 @@ static int lookup(dec *d, cmc_tid id) {
     cmc_tid root = cmc_res_root(d->T, id);
     return root < d->T->len ? d->tmap[root] : -1;
   }
-  if (t->n && t->fields)
-    for (int i = 0; i < d->copies.n; i++)
-      if (d->copies.v[i].fields == t->fields && d->copies.v[i].kind == (int)t->kind) return d->copies.v[i].id;
+  for (int i = d->copies.n - 1; i >= 0; i--)
+    if (same_copy(d, d->copies.v[i].tid, id)) return d->copies.v[i].id;
   return -1;
 }
 
@@ -94,8 +101,8 @@ static void remember(dec *d, cmc_tid id, int wit_id) {
   if (t->kind == CMC_T_RESOURCE) {
     cmc_tid root = cmc_res_root(d->T, id);
     if (root < d->T->len) d->tmap[root] = wit_id;
-  } else if (t->n && t->fields) {
-    copy_ref c = {t->fields, (int)t->kind, wit_id};
+  } else if (t->kind != CMC_T_PRIM) {
+    copy_ref c = {id, wit_id};
     wit_push(M, d->copies, c);
   }
 }
@@ -213,8 +220,10 @@ static int type_export(dec *d, const char *name, cmc_tid id, int owner_kind, int
     res_name rn = {owner_kind, owner, t.name, w};
     wit_push(M, d->resources, rn);
   }
-  if (prev < 0) remember(d, id, w);
-  else if (TT(d, id)->kind == CMC_T_RESOURCE) remember(d, id, w); /* the latest name */
+  /* the latest name wins: validation gives a type re-exported under a new name the same
+   * node when it is a primitive (and the same root when a resource), and references
+   * that follow the new name use it */
+  remember(d, id, w);
   *out = w;
   return 0;
 }
@@ -464,6 +473,21 @@ static int insert_package(dec *d, wit_pkgname name, wit_names *ifaces, wit_names
   return id;
 }
 
+static int finish_as(dec *d, wit_pkgname name, wit_names *worlds) {
+  int *done = wit_alloc(M, sizeof(int) * (size_t)(d->foreign.n + 1));
+  wit_ints order = {0};
+  for (int k = 0; k < d->foreign.n; k++) visit_package(d, k, done, &order, 0);
+  for (int i = 0; i < order.n; i++) {
+    fpkg *f = &d->foreign.v[order.v[i]];
+    if (wit_pkgname_eq(&f->name, &name)) { /* the package's own interfaces, by id */
+      for (int k = 0; k < f->ifaces.n; k++) wit_push(M, d->root_ifaces, f->ifaces.v[k]);
+      continue;
+    }
+    insert_package(d, f->name, &f->ifaces, NULL);
+  }
+  return insert_package(d, name, &d->root_ifaces, worlds);
+}
+
 static int finish(dec *d) {
   int *done = wit_alloc(M, sizeof(int) * (size_t)(d->foreign.n + 1));
   wit_ints order = {0};
@@ -474,6 +498,70 @@ static int finish(dec *d) {
   wit_push(M, worlds, w);
   wit_pkgname root = {"root", "component", NULL};
   return insert_package(d, root, &d->root_ifaces, &worlds);
+}
+
+/* ---- a WIT package encoded as a component (decode_wit_v2_package) ---- */
+static int is_wit_package(cmc_types *T, const cmc_component *c) {
+  if (c->nimports || !c->nexports) return 0;
+  for (uint32_t i = 0; i < c->nexports; i++)
+    if (c->exports[i].sort != CMC_SORT_TYPE || T->v[c->exports[i].type].kind != CMC_T_COMPONENT) return 0;
+  return !strchr(c->exports[0].name, ':');
+}
+
+static int register_world(dec *d, const char *name, cmc_tid ct, wit_names *worlds) {
+  wit_pkgname pn;
+  char *wname;
+  if (!interface_name(d, name, &pn, &wname)) return fail(d, "expected world name to have an ID form: %s%s", name, NULL);
+  wit_world w = {0};
+  w.name = wname;
+  w.package = -1;
+  w.span = wit_span_unknown();
+  wit_push(M, d->r->a.worlds, w);
+  d->world = d->r->a.worlds.n - 1;
+  cmc_type *t = TT(d, ct);
+  for (uint32_t i = 0; i < t->nimports; i++) {
+    cmc_extern *x = &TT(d, ct)->imports[i];
+    if (x->sort != CMC_SORT_INSTANCE && x->sort != CMC_SORT_FUNC && x->sort != CMC_SORT_TYPE)
+      return fail(d, "component import `%s` is not an instance, func, or type%s", x->name, NULL);
+    if (add_item(d, x, 0)) return -1;
+  }
+  for (uint32_t i = 0; i < TT(d, ct)->nexports; i++)
+    if (add_item(d, &TT(d, ct)->exports[i], 1)) return -1;
+  wit_named nm = {wname, d->world, wit_span_unknown()};
+  wit_push(M, *worlds, nm);
+  return 0;
+}
+
+static int decode_package(dec *d, const cmc_component *c) {
+  wit_pkgname pkg = {0};
+  int have = 0;
+  wit_names worlds = {0};
+  for (uint32_t i = 0; i < c->nexports; i++) {
+    cmc_type *ct = TT(d, c->exports[i].type);
+    if (ct->nexports != 1) return fail(d, "Expected a single export, but found %s instead%s", "several", NULL);
+    cmc_extern *x = &ct->exports[0];
+    wit_pkgname pn;
+    char *iname;
+    if (!interface_name(d, x->name, &pn, &iname)) return fail(d, "expected an ID form: %s%s", x->name, NULL);
+    if (have && !wit_pkgname_eq(&pn, &pkg)) return fail(d, "item defined with mismatched package name%s%s", "", NULL);
+    pkg = pn;
+    have = 1;
+    if (x->sort == CMC_SORT_COMPONENT) {
+      if (register_world(d, x->name, x->type, &worlds)) return -1;
+      continue;
+    }
+    for (uint32_t k = 0; k < ct->nimports; k++) {
+      int id;
+      if (register_import(d, ct->imports[k].name, ct->imports[k].type, &id)) return -1;
+      ct = TT(d, c->exports[i].type);
+    }
+    /* the interface itself belongs to the package (not a foreign one) */
+    wit_key key;
+    int id;
+    if (register_interface(d, x->name, x->type, &key, &id)) return -1;
+  }
+  if (!have) return fail(d, "no exported component type found%s%s", "", NULL);
+  return finish_as(d, pkg, &worlds);
 }
 
 int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
@@ -492,6 +580,12 @@ int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
   d->T = &res.types;
   d->tmap = wit_alloc(M, sizeof(int) * (size_t)(res.types.len + 1));
   for (uint32_t i = 0; i < res.types.len; i++) d->tmap[i] = -1;
+  cmc_component *c = res.root;
+  if (is_wit_package(&res.types, c)) {
+    int pkg = decode_package(d, c);
+    cmc_comp_free(&res);
+    return pkg;
+  }
   wit_world w = {0};
   w.name = "root";
   w.package = -1;
@@ -499,7 +593,6 @@ int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
   wit_push(M, r->a.worlds, w);
   d->world = r->a.worlds.n - 1;
   int rc = 0;
-  cmc_component *c = res.root;
   for (uint32_t i = 0; i < c->nimports && !rc; i++) rc = add_item(d, &c->imports[i], 0);
   for (uint32_t i = 0; i < c->nexports && !rc; i++) rc = add_item(d, &c->exports[i], 1);
   int pkg = rc ? -1 : finish(d);

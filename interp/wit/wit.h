@@ -253,6 +253,10 @@ char *wit_resolve_json(wit_resolve *r);
  * (wit-parser's decode of a component). Returns that package's id, or -1. */
 int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len);
 
+/* The package `pkg` encoded as a component type binary (wit-component's WIT package
+ * encoding); *out is malloc'ed. Returns 0, or -1 with r->err set. */
+int wit_encode_package(wit_resolve *r, int pkg, unsigned char **out, size_t *out_len);
+
 /* The package `main_pkg` as WIT text, then `nested` packages as `package x { }` blocks,
  * laid out as wit-component's WitPrinter does (caller frees; NULL if not printable). */
 char *wit_print(wit_resolve *r, int main_pkg, const int *nested, int nnested);
