@@ -88,6 +88,7 @@ typedef struct cmc_core_extern {
   cmc_tid func;        /* func/tag: core func type */
   cmc_core_valtype val; /* global type, table element type */
   bool mut, shared, is64;
+  uint8_t page_log2;  /* memories: log2 of the page size minus 1 (0: the default 64 KiB) */
   bool has_max;
   uint64_t min, max;
 } cmc_core_extern;

@@ -82,6 +82,8 @@ static bool read_limits(cmc_reader *r, cmc_core_extern *e, bool memory) {
   if (custom_page) {
     uint32_t log2 = 0;
     if (!cmc_read_u32(r, &log2)) return false;
+    if (log2 > 64) return cmc_fail(r->err, CMREF_INVALID, "invalid custom page size");
+    e->page_log2 = (uint8_t)(log2 + 1);
   }
   if (memory && !e->is64) {
     if (e->min > 65536 || (e->has_max && e->max > 65536))

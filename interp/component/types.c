@@ -616,6 +616,8 @@ bool cmc_sub_core_extern(cmc_subcx *cx, const cmc_core_extern *a, const cmc_core
   case CMC_CORE_MEMORY:
     if (a->shared != b->shared) return sfail(cx, "mismatch in the shared flag for memories");
     if (a->is64 != b->is64) return sfail(cx, "mismatch in index type used for memories");
+    if ((a->page_log2 ? a->page_log2 : 17) != (b->page_log2 ? b->page_log2 : 17))
+      return sfail(cx, "mismatch in page size for memories");
     if (!limits_match(a, b)) return sfail(cx, "mismatch in memory limits");
     return true;
   default:

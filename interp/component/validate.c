@@ -507,6 +507,17 @@ static scope *new_scope(vcx *v, scope *parent, int kind) {
   return s;
 }
 
+/* effective size of a component/instance type: one plus its imports' and exports' sizes */
+static bool set_extern_size(vcx *v, cmc_tid id) {
+  uint64_t size = 1;
+  for (uint32_t i = 0; i < T(id).nimports; i++) size += T(T(id).imports[i].type).tsize;
+  for (uint32_t i = 0; i < T(id).nexports; i++) size += T(T(id).exports[i].type).tsize;
+  T(id).tsize = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+  if (T(id).tsize > CMC_MAX_TYPE_SIZE)
+    return invalid(v, "effective type size exceeds the limit of %u", CMC_MAX_TYPE_SIZE);
+  return true;
+}
+
 static bool copy_externs(vcx *v, const extlist *l, cmc_extern **out, uint32_t *n) {
   *n = l->len;
   *out = cmc_arena_alloc(v->arena, (l->len ? l->len : 1) * sizeof **out);
@@ -1474,7 +1485,7 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
   T(it).has_resource = true;
   for (uint32_t i = 0; i < ne; i++)
     if (T(exps[i].type).depth + 1 > T(it).depth) T(it).depth = T(exps[i].type).depth + 1;
-  ok = sp_push(v, sc, CMC_SP_INSTANCE, it);
+  ok = set_extern_size(v, it) && sp_push(v, sc, CMC_SP_INSTANCE, it);
 done:
   cmc_map_free(&map);
   return ok;
@@ -1504,7 +1515,7 @@ static bool inline_exports(vcx *v, cmc_reader *r, scope *sc) {
   T(it).exports = tmp.exports.v;
   T(it).nexports = tmp.exports.len;
   T(it).has_resource = true;
-  return sp_push(v, sc, CMC_SP_INSTANCE, it);
+  return set_extern_size(v, it) && sp_push(v, sc, CMC_SP_INSTANCE, it);
 }
 
 static bool read_instance(vcx *v, cmc_reader *r, scope *sc) {
@@ -1580,6 +1591,7 @@ static bool read_opts(vcx *v, cmc_reader *r, scope *sc, canonopts *o) {
       o->has_memory = true;
       o->memory = x;
       o->mem64 = T(t).cexports[0].is64;
+      if (T(t).cexports[0].shared) return invalid(v, "mismatch in the shared flag for memories");
       break;
     case 0x04:
       if (!cmc_read_u32(r, &x)) return false;
@@ -2192,7 +2204,7 @@ static bool finish_component(vcx *v, scope *sc, cmc_tid *out) {
   ty.depth = 1;
   T(id) = ty;
   *out = id;
-  return true;
+  return set_extern_size(v, id);
 }
 
 /* imports of the component scope also come from instance imports' abstract resources */
