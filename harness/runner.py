@@ -257,11 +257,14 @@ class Runner:
             self.bind(name, Failed(line, why(e)))
             raise
         self.bind(name, inst)
+        self.register_component(cmd, name, inst)
+        return Result(line, "module", PASS)
+
+    def register_component(self, cmd: dict, name: str | None, inst: Ref) -> None:
+        """wasmtime's wast runner: a named component instance is importable by its name."""
         if cmd.get("component") and name is not None:
-            # wasmtime's wast runner: a named component instance is importable by its name
             self.engine.register(name.lstrip("$"), inst.handle)
             self.state.registered[name.lstrip("$")] = inst
-        return Result(line, "module", PASS)
 
     def do_module_definition(self, cmd: dict) -> Result:
         line, name = cmd["line"], cmd.get("name")
@@ -299,6 +302,7 @@ class Runner:
             self.bind(name, Failed(line, why(e)))
             raise
         self.bind(name, inst)
+        self.register_component(cmd, name, inst)
         return Result(line, cmd["type"], PASS)
 
     def do_register(self, cmd: dict) -> Result:

@@ -680,11 +680,20 @@ static bool call_inner(wrapped_call *w, const cm_value *args, uint32_t nargs, cm
   return w->inner.call(w->inner.env, args, nargs, results, nresults, err);
 }
 
+/* LiftLowerContext.reallocate calls realloc through canon_lift, so an exception it throws
+ * becomes a trap (call_and_trap_on_throw) instead of unwinding into the caller */
+static bool trap_on_throw(bool ok, cm_error *err) {
+  if (!ok && err && err->kind == CMREF_TRAP && strcmp(err->message, "uncaught exception") == 0)
+    snprintf(err->message, sizeof err->message, "%s", cma_trap_message(CMA_TRAP_CORE_EXCEPTION, false));
+  return ok;
+}
+
 /* the lift's realloc (lowering the arguments) runs in the new task */
 static bool task_realloc(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
                          uint32_t nresults, cm_error *err) {
   wrapped_call *w = env;
-  return task_start_storage(w->t, err) && call_inner(w, args, nargs, results, nresults, err);
+  return task_start_storage(w->t, err) &&
+         trap_on_throw(call_inner(w, args, nargs, results, nresults, err), err);
 }
 
 static bool task_callee(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
@@ -738,7 +747,7 @@ static bool caller_realloc_call(void *env, const cm_value *args, uint32_t nargs,
   caller_realloc *c = env;
   int32_t cur = c->e->cur;
   c->e->cur = *c->caller_cur;
-  bool ok = c->inner.call(c->inner.env, args, nargs, results, nresults, err);
+  bool ok = trap_on_throw(c->inner.call(c->inner.env, args, nargs, results, nresults, err), err);
   c->e->cur = cur;
   return ok;
 }
@@ -910,7 +919,8 @@ static bool backpressure_dec_fn(void *env, cm_store *s, const cm_value *args, cm
                                 cm_error *err) {
   (void)s, (void)args, (void)results;
   cma_instance *inst = ((builtin_env *)env)->inst;
-  if (inst->backpressure == 0) return fail(err, CMREF_TRAP, "backpressure counter underflow");
+  /* wasmtime words both directions as an overflow */
+  if (inst->backpressure == 0) return fail(err, CMREF_TRAP, "backpressure counter overflow");
   inst->backpressure -= 1;
   return true;
 }

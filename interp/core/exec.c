@@ -348,8 +348,9 @@ loop:
         bool ok = call_host(s, callee, &sp, err);
         s->nframes--;
         if (!ok) {
-          if (s->last_exn && err->kind == CMREF_TRAP &&
-              strncmp(err->message, "uncaught exception", 18) == 0) {
+          /* exactly a nested invoke's uncaught exception: the component boundary's trap
+           * "uncaught exception propagated out of component" must not be rethrown */
+          if (s->last_exn && err->kind == CMREF_TRAP && strcmp(err->message, "uncaught exception") == 0) {
             exn = s->last_exn;
             goto do_throw;
           }
