@@ -3,7 +3,7 @@
 wabt's own pipeline (`wast2json` + `spectest-interp` on every file), measured in one run on
 the same machine, interleaved round by round so that load from other processes hits both.
 
-    .venv/bin/python tools/bench/harness_speed.py [--rounds 3] [--json FILE]
+    .venv/bin/python tools/bench/harness_speed.py [--rounds 3] [--json FILE] [--engine ref]
 
 Configurations timed (wall clock and CPU time of all child processes):
   wabt          wast2json + spectest-interp, file after file (the reference)
@@ -63,8 +63,8 @@ def wabt_parallel_argv(files: list[Path], tmp: str, jobs: int) -> list[str]:
             f"xargs -0 -n1 -P{jobs} bash -c '{one}' one", "bench", *map(str, files)]
 
 
-def harness_argv(jobs: int) -> list[str]:
-    return [PY, "-m", "harness", "run", "--engine", "node", "--suite", "core", "--no-db",
+def harness_argv(jobs: int, engine: str = "node") -> list[str]:
+    return [PY, "-m", "harness", "run", "--engine", engine, "--suite", "core", "--no-db",
             "--quiet", "-j", str(jobs)]
 
 
@@ -72,19 +72,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--engine", default="node", help="engine the harness runs (node, ref, ...)")
     args = ap.parse_args()
     files = resolve("core").files
     times: dict[str, list[tuple[float, float]]] = {}
-    subprocess.run(harness_argv(2), cwd=ROOT, capture_output=True)   # warm the cache
+    subprocess.run(harness_argv(2, args.engine), cwd=ROOT, capture_output=True)  # warm the cache
     with tempfile.TemporaryDirectory(prefix="cmref-bench-") as tmp:
         for _ in range(args.rounds):
             cold = tempfile.mkdtemp(dir=tmp)
             runs = {
                 "wabt": lambda: timed(wabt_argv(files, tmp)),
                 "wabt-j2": lambda: timed(wabt_parallel_argv(files, tmp, 2)),
-                "harness-j1": lambda: timed(harness_argv(1)),
-                "harness-j2": lambda: timed(harness_argv(2)),
-                "harness-cold": lambda: timed(harness_argv(2), {**os.environ, "CMREF_CACHE": cold}),
+                "harness-j1": lambda: timed(harness_argv(1, args.engine)),
+                "harness-j2": lambda: timed(harness_argv(2, args.engine)),
+                "harness-cold": lambda: timed(harness_argv(2, args.engine),
+                                              {**os.environ, "CMREF_CACHE": cold}),
             }
             for name, run in runs.items():
                 times.setdefault(name, []).append(run())
