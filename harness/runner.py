@@ -220,6 +220,13 @@ class Runner:
     def path(self, cmd: dict) -> str:
         return str(self.folder / cmd["filename"])
 
+    def preload_fault(self, cmd: dict) -> None:
+        """Charge a crash or timeout of this directive's preloaded load to the directive."""
+        pre = self.preloaded
+        if pre is not None and pre[0] is cmd and isinstance(pre[1], (EngineCrash, EngineTimeout)):
+            self.preloaded = None
+            raise pre[1]
+
     def load(self, cmd: dict) -> Ref:
         pre, self.preloaded = self.preloaded, None
         if pre is not None and pre[0] is cmd and pre[2] == self.generation:
@@ -228,7 +235,7 @@ class Runner:
                 return Ref(reply["module"], self.generation, cmd["line"])
             if isinstance(reply, EngineError):
                 raise reply
-            # anything else (crash, lost, unsupported ...): load again, for real
+            # anything else (lost, unsupported, fault ...): load again, for real
         kw = {"features": self.features} if getattr(self, "features", None) else {}
         handle = self.engine.load(self.path(cmd), component=bool(cmd.get("component")), **kw)
         return Ref(handle, self.generation, cmd["line"])
@@ -247,6 +254,7 @@ class Runner:
         line, name = cmd["line"], cmd.get("name")
         self.bind(name, Failed(line, "was not run"))
         try:
+            self.preload_fault(cmd)
             self.check_imports(cmd)
             inst = self.instantiate(self.load(cmd), line)
         except EngineError as e:
@@ -269,8 +277,10 @@ class Runner:
     def do_module_definition(self, cmd: dict) -> Result:
         line, name = cmd["line"], cmd.get("name")
         res = None
+        ref: Ref | Failed = Failed(line, "was not run")
         try:
-            ref: Ref | Failed = self.load(cmd)
+            self.preload_fault(cmd)
+            ref = self.load(cmd)
         except EngineError as e:
             ref = Failed(line, f"failed: {e.kind}: {e.message}")
             res = Result(line, cmd["type"], FAIL, phase=e.kind, expected="module",
@@ -370,6 +380,7 @@ class Runner:
             self.assert_instantiate_fails(cmd, "uninstantiable")
 
     def assert_instantiate_fails(self, cmd: dict, want: str) -> Result:
+        self.preload_fault(cmd)
         self.check_imports(cmd)
         try:
             module = self.load(cmd)
@@ -397,8 +408,6 @@ class Runner:
         start = time.perf_counter()
         requests: list[dict] = []
         slots: list[int | Result] = []
-        if preload is not None:
-            requests.append(self.load_request(preload))
         for cmd in cmds:
             try:
                 req = self.request(cmd)
@@ -409,9 +418,11 @@ class Runner:
             else:
                 requests.append(req)
                 slots.append(len(requests) - 1)
+        if preload is not None:       # last: whatever happens to it, the batch has run
+            requests.append(self.load_request(preload))
         replies = self.send(requests)
         if preload is not None:
-            self.preloaded = (preload, replies[0], self.generation)
+            self.preloaded = (preload, replies[-1], self.generation)
         results = []
         for cmd, slot in zip(cmds, slots):
             if isinstance(slot, Result):

@@ -91,3 +91,18 @@ def test_unreadable_directive_is_an_error():
     finally:
         engine.close()
     assert [r.outcome for r in res] == ["error", "not_run", "pass"]
+
+
+@needs_wabt
+@pytest.mark.parametrize("mode,outcome", [("crash", "crash"), ("hang", "timeout"),
+                                          ("garbage", "crash")])
+def test_fault_while_loading_a_preloaded_module(mode, outcome):
+    engine = make_engine(f"fake-{mode}", timeout=1.0)
+    try:
+        fr = run_wast(engine, DATA / "load-faults.wast")
+    finally:
+        engine.close()
+    got = [(line, o) for line, _, o in outcomes(fr)]
+    assert got == [(3, "pass"), (4, "pass"), (5, outcome), (6, "not_run"), (7, "not_run"),
+                   (8, "pass"), (9, "pass")]
+    assert "line 5" in fr.results[3].reason

@@ -5,9 +5,10 @@
 accept   accepts every module, instantiates everything, every invoke returns i32 0 and
          every get i32 0. A correct harness must FAIL it on every assert_invalid /
          malformed / unlinkable / uninstantiable / trap / exhaustion.
-crash    like accept, but invoking an export named "fault" kills the process (SIGKILL).
-hang     like accept, but invoking "fault" never answers.
-garbage  like accept, but invoking "fault" prints a line that is not a reply.
+crash    like accept, but invoking an export named "fault", or loading a module that contains
+         the name "fault_on_load", kills the process (SIGKILL).
+hang     the same faults, but the process never answers.
+garbage  the same faults, but the process prints a line that is not a reply.
 """
 import json
 import os
@@ -29,12 +30,22 @@ def fault(mode: str) -> None:
         sys.stdout.flush()
 
 
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def answer(mode: str, req: dict, state: dict) -> dict:
     op = req.get("op")
     if op == "version":
         return {"ok": {"version": f"fake-{mode} 1"}}
     if op in ("reset", "register"):
         return {"ok": {}}
+    if op == "load" and mode != "accept" and b"fault_on_load" in _read(req.get("path", "")):
+        fault(mode)
     if op in ("load", "instantiate"):
         state["n"] += 1
         return {"ok": {"module" if op == "load" else "instance": state["n"]}}
