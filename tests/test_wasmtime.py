@@ -213,3 +213,11 @@ def test_splitter_counts_what_the_harness_counts_in_every_suite_file():
     assert len(files) >= 305
     for path in files:
         assert len(ww.split_directives(ww.read_script(path))) == count_directives(path.read_bytes()), path
+
+
+def test_directive_wasmtimes_parser_rejects_is_an_error_and_the_rest_runs():
+    engine = WasmtimeEngine(str(FAKE))
+    res = engine.run_script(SCRIPTS / "syntax.wast")
+    assert [r.outcome for r in res] == ["pass", "pass", "error", "fail", "pass"]
+    assert res[2].reason == ("wasmtime's wast parser rejects this assert_invalid: "
+                             "unknown operator or unexpected token")

@@ -14,7 +14,9 @@ failure, so this adapter gets one outcome per directive like this:
    they are decided, so reruns only repeat what later directives may depend on.
 3. A failed module, component, definition or instance is something the rest of the file
    depends on: the remaining directives are `not_run`, as in cmref's own runner.
-4. A crash (signal) or a hang (timeout) is charged to the directive wasmtime's debug log
+4. A script wasmtime's own wast parser rejects ("expected ...", "--> FILE:LINE:COL") runs
+   nothing: the directive at that line is an `error` and the script is run without it.
+5. A crash (signal) or a hang (timeout) is charged to the directive wasmtime's debug log
    ("running directive on FILE:LINE", WASMTIME_LOG/RUST_LOG=wasmtime_wast=debug) names last;
    lines are json-from-wast's (for an assertion, the line of the module or invoke inside it),
    the same as wast2json's, so rows line up with the other engines' rows;
@@ -209,6 +211,8 @@ class _Session:
             return
         failure = ww.parse_failure(run.stderr)
         culprit = _at_line(pending, failure.line) if failure else None
+        if culprit is None and self.unparsable(run.stderr, pending):
+            return
         if culprit is None:
             tail = " | ".join(run.stderr.strip().splitlines()[-6:]) or f"exit status {run.returncode}"
             self.rest("error", f"wasmtime wast failed outside any directive: {tail}")
@@ -219,10 +223,22 @@ class _Session:
         self.classify(culprit, failure)
         self.after(culprit)
 
+    def unparsable(self, stderr: str, pending: list[ww.Directive]) -> bool:
+        """wasmtime's wast parser rejected the script at some directive, so nothing ran: that
+        directive is an `error` (wasmtime cannot read it), and the script is run without it."""
+        at = ww.parse_error_at(stderr)
+        culprit = _at_line(pending, at[0]) if at else None
+        if culprit is None:
+            return False
+        self.decide(culprit, "error", reason=f"wasmtime's wast parser rejects this {culprit.head}: {at[1]}",
+                    message=at[1])
+        self.after(culprit)
+        return True
+
     def after(self, culprit: ww.Directive) -> None:
         """Blank the decided directive; a failed definition ends the file."""
         result = self.results[culprit.start]
-        if culprit.kind in ww.DEFINITION_KINDS and result.outcome != "pass":
+        if culprit.kind in ww.DEFINITION_KINDS and result.outcome not in ("pass", "skip"):
             self.rest("not_run", f"depends on the {culprit.head} at line {culprit.line}, "
                                  f"which wasmtime did not load ({result.outcome})")
         elif culprit not in self.blanked:

@@ -297,3 +297,16 @@ def parse_failure(stderr: str) -> Failure | None:
 def directives_started(stderr: str) -> list[int]:
     """Lines of the directives wasmtime's debug log says it started (in order)."""
     return [int(m.group(2)) for m in _RUNNING.finditer(stderr)]
+
+
+_PARSE_AT = re.compile(r"^\s*--> .+?:(\d+):\d+\s*$", re.M)
+
+
+def parse_error_at(stderr: str) -> tuple[int, str] | None:
+    """Line and message of a wast syntax error (the wast crate's "--> FILE:LINE:COL" form)."""
+    m = _PARSE_AT.search(stderr)
+    if not m:
+        return None
+    before = [ln.strip() for ln in stderr[:m.start()].splitlines() if ln.strip()]
+    message = before[-1] if before else "syntax error"
+    return int(m.group(1)), message
