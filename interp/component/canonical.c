@@ -384,7 +384,7 @@ static dkind despecialize(const cmc_type *t) {
     case CMC_ERROR_CONTEXT: return D_ERROR_CONTEXT;
     default: return D_UNSUPPORTED;
     }
-  case CMC_T_LIST: case CMC_T_FIXLIST: return D_LIST;
+  case CMC_T_LIST: case CMC_T_FIXLIST: case CMC_T_MAP: return D_LIST;
   case CMC_T_RECORD: case CMC_T_TUPLE: return D_RECORD;
   case CMC_T_VARIANT: case CMC_T_ENUM: case CMC_T_OPTION: case CMC_T_RESULT: return D_VARIANT;
   case CMC_T_FLAGS: return D_FLAGS;
@@ -392,7 +392,7 @@ static dkind despecialize(const cmc_type *t) {
   case CMC_T_BORROW: return D_BORROW;
   case CMC_T_STREAM: return D_STREAM;
   case CMC_T_FUTURE: return D_FUTURE;
-  default: return D_UNSUPPORTED; /* map<K,V> (gated) */
+  default: return D_UNSUPPORTED;
   }
 }
 
@@ -411,6 +411,22 @@ static cmc_tid case_type(const cmc_type *t, uint32_t i) {
 /* the length of a list type: maybe_length (0 when not fixed-length) */
 static uint32_t maybe_length(const cmc_type *t) { return t->kind == CMC_T_FIXLIST ? t->len : 0; }
 
+/* despecialize(MapType(k, v)) = ListType(TupleType([k, v])): the element type of a map is
+ * the tuple<k, v>, which has no id in the arena; it is named by the map's id with the high
+ * bit set (PAIR), and alignment/elem_size/load/store read it as the record of its two
+ * members. */
+#define PAIR_BIT 0x80000000u
+static bool is_pair(cmc_tid t) { return t != CMC_NONE && (t & PAIR_BIT); }
+static void pair_fields(cma_cx *cx, cmc_tid pair, cmc_field out[2]) {
+  const cmc_type *m = &cx->types->v[pair & ~PAIR_BIT];
+  out[0] = (cmc_field){NULL, m->a};
+  out[1] = (cmc_field){NULL, m->b};
+}
+/* the element type of a list (or map) type */
+static cmc_tid list_elem_type(cma_cx *cx, const cmc_type *lt) {
+  return lt->kind == CMC_T_MAP ? (cmc_tid)(lt - cx->types->v) | PAIR_BIT : lt->a;
+}
+
 /* ================================================================================ */
 /* Type Predicates                                                                  */
 /* ================================================================================ */
@@ -423,7 +439,16 @@ static uint32_t maybe_length(const cmc_type *t) { return t->kind == CMC_T_FIXLIS
 /* ================================================================================ */
 
 /* alignment(t): computed once per type by the component layer (types.c, cmc_type.align) */
-static uint32_t alignment(cma_cx *cx, cmc_tid t) { return T(t)->align[is64(cx)]; }
+static uint32_t alignment_record(cma_cx *cx, const cmc_field *fields, uint32_t n);
+
+static uint32_t alignment(cma_cx *cx, cmc_tid t) {
+  if (is_pair(t)) {
+    cmc_field f[2];
+    pair_fields(cx, t, f);
+    return alignment_record(cx, f, 2);
+  }
+  return T(t)->align[is64(cx)];
+}
 
 static uint64_t align_to(uint64_t ptr, uint64_t alignment);
 
@@ -457,7 +482,16 @@ static uint32_t max_case_alignment(cma_cx *cx, const cmc_type *t) {
 /* ================================================================================ */
 
 /* elem_size(t): computed once per type by the component layer (types.c, cmc_type.size) */
-static uint64_t elem_size(cma_cx *cx, cmc_tid t) { return T(t)->size[is64(cx)]; }
+static uint64_t elem_size_record(cma_cx *cx, const cmc_field *fields, uint32_t n);
+
+static uint64_t elem_size(cma_cx *cx, cmc_tid t) {
+  if (is_pair(t)) {
+    cmc_field f[2];
+    pair_fields(cx, t, f);
+    return elem_size_record(cx, f, 2);
+  }
+  return T(t)->size[is64(cx)];
+}
 
 static uint64_t elem_size_record(cma_cx *cx, const cmc_field *fields, uint32_t n) {
   uint64_t s = 0;
@@ -509,6 +543,11 @@ static bool convert_int_to_bool(uint64_t i);
 static bool load(cma_cx *cx, uint64_t ptr, cmc_tid t, cma_val *out) {
   check(ptr == align_to(ptr, alignment(cx, t)));
   check(in_bounds(cx, ptr, elem_size(cx, t)));
+  if (is_pair(t)) {
+    cmc_field f[2];
+    pair_fields(cx, t, f);
+    return load_record(cx, ptr, f, 2, out);
+  }
   const cmc_type *ty = T(t);
   switch (despecialize(ty)) {
   case D_BOOL: out->u.i = convert_int_to_bool(load_int(cx, ptr, 1, false)); return true;
@@ -719,7 +758,7 @@ static bool load_list(cma_cx *cx, uint64_t ptr, const cmc_type *lt, cma_val *out
   uint32_t ps = ptr_size(is64(cx));
   uint64_t begin = load_int(cx, ptr, ps, false);
   uint64_t length = load_int(cx, ptr + ps, ps, false);
-  return load_list_from_range(cx, begin, length, lt->a, out);
+  return load_list_from_range(cx, begin, length, list_elem_type(cx, lt), out);
 }
 
 static bool load_list_from_valid_range(cma_cx *cx, uint64_t ptr, uint32_t length, cmc_tid elem,
@@ -742,7 +781,7 @@ static bool packable(const cmc_type *t) {
 
 static bool load_list_from_valid_range(cma_cx *cx, uint64_t ptr, uint32_t length, cmc_tid elem,
                                        cma_val *out) {
-  if (!cx->spec_only && packable(T(elem))) { /* fast path: a view of the packed bytes */
+  if (!cx->spec_only && !is_pair(elem) && packable(T(elem))) { /* fast path: a view of the packed bytes */
     memset(out, 0, sizeof *out);
     out->u.agg.mem = cx->opts->memory;
     out->u.agg.offset = ptr;
@@ -868,6 +907,11 @@ static bool lower_borrow(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32
 static bool store(cma_cx *cx, const cma_val *v, cmc_tid t, uint64_t ptr) {
   check(ptr == align_to(ptr, alignment(cx, t)));
   check(in_bounds(cx, ptr, elem_size(cx, t)));
+  if (is_pair(t)) {
+    cmc_field f[2];
+    pair_fields(cx, t, f);
+    return store_record(cx, v, ptr, f, 2);
+  }
   const cmc_type *ty = T(t);
   uint32_t h;
   switch (despecialize(ty)) {
@@ -1265,7 +1309,7 @@ static bool store_list(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_typ
     return store_list_into_valid_range(cx, v, ptr, lt->a);
   }
   uint64_t begin, length;
-  if (!store_list_into_range(cx, v, lt->a, &begin, &length)) return false;
+  if (!store_list_into_range(cx, v, list_elem_type(cx, lt), &begin, &length)) return false;
   uint32_t ps = ptr_size(is64(cx));
   store_int(cx, begin, ptr, ps);
   store_int(cx, length, ptr + ps, ps);
@@ -1596,7 +1640,7 @@ static bool lift_flat_list(cma_cx *cx, CoreValueIter *vi, const cmc_type *lt, cm
   }
   uint64_t ptr = next(vi, ptr_type(cx));
   uint64_t length = next(vi, ptr_type(cx));
-  return load_list_from_range(cx, ptr, length, lt->a, out);
+  return load_list_from_range(cx, ptr, length, list_elem_type(cx, lt), out);
 }
 
 static bool lift_flat_record(cma_cx *cx, CoreValueIter *vi, const cmc_field *fields, uint32_t n,
@@ -1715,7 +1759,7 @@ static bool lower_flat_list(cma_cx *cx, flat_vals *f, const cma_val *v, const cm
     return true;
   }
   uint64_t ptr, length;
-  if (!store_list_into_range(cx, v, lt->a, &ptr, &length)) return false;
+  if (!store_list_into_range(cx, v, list_elem_type(cx, lt), &ptr, &length)) return false;
   return push(cx, f, ptr_type(cx), ptr) && push(cx, f, ptr_type(cx), length);
 }
 

@@ -68,7 +68,7 @@ static void memory_init(memory *m, uint64_t size) {
   m->data = calloc(1, size);
   m->size = size;
   m->inst = (cma_meminst){&m->data, &m->size, false};
-  m->next = 8;
+  m->next = 1024; /* allocations stay clear of the fixed addresses the tests use */
 }
 
 /* ---- a context ---- */
@@ -295,6 +295,19 @@ static void test_aggregates(void) {
   f.cx.host = true;
   CHECK(!cma_load_value(&f.cx, 64, lrec, &w) && trapped(&f, "list pointer/length out of bounds of memory"));
   f.cx.host = false;
+
+  /* map<u8, u64> = list<tuple<u8, u64>>: 16-byte elements aligned to 8 */
+  cmc_tid map = mk(t, CMC_T_MAP, prim(CMC_U8), prim(CMC_U64), NULL, 0, 0);
+  cma_val k0[2] = {{.u.i = 1}, {.u.i = UINT64_C(0x1122334455667788)}}, k1[2] = {{.u.i = 2}, {.u.i = 3}};
+  cma_val pairs[2] = {{.u.agg = {.v = k0, .n = 2}}, {.u.agg = {.v = k1, .n = 2}}};
+  v = (cma_val){.u.agg = {.v = pairs, .n = 2}};
+  calls = f.mem.calls;
+  CHECK(cma_store_value(&f.cx, &v, map, 64));
+  CHECK(f.mem.calls == calls + 1 && f.mem.log[calls][2] == 8 && f.mem.log[calls][3] == 32);
+  ptr = f.mem.data[64] | f.mem.data[65] << 8;
+  CHECK(f.mem.data[ptr] == 1 && f.mem.data[ptr + 8] == 0x88 && f.mem.data[ptr + 16] == 2 && f.mem.data[ptr + 24] == 3);
+  CHECK(cma_load_value(&f.cx, 64, map, &w) && w.u.agg.n == 2 && w.u.agg.v[1].u.agg.v[0].u.i == 2 &&
+        w.u.agg.v[0].u.agg.v[1].u.i == UINT64_C(0x1122334455667788));
 
   /* realloc results: misaligned, beyond the end */
   v = (cma_val){.u.agg = {.v = recs, .n = 2}};
