@@ -26,39 +26,42 @@
 /* Boilerplate                                                                      */
 /* ================================================================================ */
 
+/* wasmtime renders its trap codes (those of fused adapters included) as "wasm trap: <desc>";
+ * errors raised by its runtime in Rust (host-side lifting, resource tables, transcoding
+ * libcalls) have no prefix. */
 typedef struct trap_wording {
   const char *fused; /* wasmtime's fused adapters (component to component) */
   const char *host;  /* wasmtime's host-side lifting and lowering */
 } trap_wording;
 
 static const trap_wording trap_table[CMA_TRAP_COUNT] = {
-    [CMA_TRAP_CANNOT_LEAVE] = {"cannot leave component instance", "cannot leave component instance"},
+    [CMA_TRAP_CANNOT_LEAVE] = {"wasm trap: cannot leave component instance", "wasm trap: cannot leave component instance"},
     [CMA_TRAP_CANNOT_ENTER] = {"wasm trap: cannot enter component instance",
                                "wasm trap: cannot enter component instance"},
-    [CMA_TRAP_INVALID_CHAR] = {"invalid `char` bit pattern", "converted integer out of range for `char`"},
+    [CMA_TRAP_INVALID_CHAR] = {"wasm trap: invalid `char` bit pattern", "converted integer out of range for `char`"},
     [CMA_TRAP_INVALID_BOOL] = {"invalid bool", "invalid bool"},
-    [CMA_TRAP_STRING_TOO_LONG] = {"string content out-of-bounds",
+    [CMA_TRAP_STRING_TOO_LONG] = {"wasm trap: string content out-of-bounds",
                                   "string pointer/length out of bounds of memory"},
-    [CMA_TRAP_STRING_ALIGN] = {"unaligned pointer", "string pointer not aligned to 2"},
-    [CMA_TRAP_STRING_OOB] = {"string content out-of-bounds",
+    [CMA_TRAP_STRING_ALIGN] = {"wasm trap: unaligned pointer", "string pointer not aligned to 2"},
+    [CMA_TRAP_STRING_OOB] = {"wasm trap: string content out-of-bounds",
                              "string pointer/length out of bounds of memory"},
     [CMA_TRAP_INVALID_UTF8] = {"invalid utf8 encoding",
                                "invalid utf-8 sequence of %u bytes from index %llu"},
     [CMA_TRAP_INCOMPLETE_UTF8] = {"invalid utf8 encoding",
                                   "incomplete utf-8 byte sequence from index %llu"},
     [CMA_TRAP_INVALID_UTF16] = {"invalid utf16 encoding", "unpaired surrogate found: %x"},
-    [CMA_TRAP_LIST_TOO_LONG] = {"list content out-of-bounds",
+    [CMA_TRAP_LIST_TOO_LONG] = {"wasm trap: list content out-of-bounds",
                                 "list pointer/length out of bounds of memory"},
-    [CMA_TRAP_LIST_ALIGN] = {"unaligned pointer", "list pointer is not aligned"},
-    [CMA_TRAP_LIST_OOB] = {"list content out-of-bounds", "list pointer/length out of bounds of memory"},
-    [CMA_TRAP_PTR_ALIGN] = {"unaligned pointer", "return pointer not aligned"},
-    [CMA_TRAP_PTR_OOB] = {"out of bounds memory access", "pointer out of bounds of memory"},
-    [CMA_TRAP_REALLOC_ALIGN] = {"unaligned pointer", "realloc return: result not aligned"},
-    [CMA_TRAP_REALLOC_STRING_OOB] = {"string content out-of-bounds",
+    [CMA_TRAP_LIST_ALIGN] = {"wasm trap: unaligned pointer", "list pointer is not aligned"},
+    [CMA_TRAP_LIST_OOB] = {"wasm trap: list content out-of-bounds", "list pointer/length out of bounds of memory"},
+    [CMA_TRAP_PTR_ALIGN] = {"wasm trap: unaligned pointer", "return pointer not aligned"},
+    [CMA_TRAP_PTR_OOB] = {"wasm trap: out of bounds memory access", "pointer out of bounds of memory"},
+    [CMA_TRAP_REALLOC_ALIGN] = {"wasm trap: unaligned pointer", "realloc return: result not aligned"},
+    [CMA_TRAP_REALLOC_STRING_OOB] = {"wasm trap: string content out-of-bounds",
                                      "realloc return: beyond end of memory"},
-    [CMA_TRAP_REALLOC_LIST_OOB] = {"list content out-of-bounds", "realloc return: beyond end of memory"},
-    [CMA_TRAP_REALLOC_PTR_OOB] = {"out of bounds memory access", "realloc return: beyond end of memory"},
-    [CMA_TRAP_VARIANT_DISCRIMINANT] = {"invalid variant discriminant",
+    [CMA_TRAP_REALLOC_LIST_OOB] = {"wasm trap: list content out-of-bounds", "realloc return: beyond end of memory"},
+    [CMA_TRAP_REALLOC_PTR_OOB] = {"wasm trap: out of bounds memory access", "realloc return: beyond end of memory"},
+    [CMA_TRAP_VARIANT_DISCRIMINANT] = {"wasm trap: invalid variant discriminant",
                                        "discriminant %u out of range [0..%u)"},
     [CMA_TRAP_UNKNOWN_HANDLE] = {"unknown handle index %u", "unknown handle index %u"},
     [CMA_TRAP_HANDLE_WRONG_TYPE] = {"handle index %u used with the wrong type, expected guest-defined "
@@ -76,8 +79,8 @@ static const trap_wording trap_table[CMA_TRAP_COUNT] = {
     [CMA_TRAP_TABLE_FULL] = {"resource table has no free slots", "resource table has no free slots"},
     [CMA_TRAP_TASK_NOT_RESOLVED] = {"wasm trap: cannot block a synchronous task before returning",
                                     "wasm trap: cannot block a synchronous task before returning"},
-    [CMA_TRAP_CORE_EXCEPTION] = {"uncaught exception propagated out of component",
-                                 "uncaught exception propagated out of component"},
+    [CMA_TRAP_CORE_EXCEPTION] = {"wasm trap: uncaught exception propagated out of component",
+                                 "wasm trap: uncaught exception propagated out of component"},
 };
 
 const char *cma_trap_message(cma_trap_reason reason, bool host) {
@@ -249,7 +252,9 @@ static bool lifted_func_inst(cma_funcinst *f, cma_on_start on_start, cma_on_reso
   enter_from(inst, caller);
   bool ok = canon_lift(&f->callee, &f->ft, &f->opts, inst, on_start, on_resolve, env,
                        caller == NULL, err);
-  leave_to(inst, caller);
+  /* Explainer.md "lockdown": a trap leaves the instances it ran in unenterable (their
+   * may_enter stays cleared, so later calls trap "cannot enter component instance") */
+  if (ok || (err && err->kind != CMREF_TRAP && err->kind != CMREF_EXHAUSTION)) leave_to(inst, caller);
   return ok;
 }
 
@@ -300,9 +305,13 @@ static bool in_bounds(const cma_cx *cx, uint64_t ptr, uint64_t n) {
 /* Lifting and Lowering Context                                                     */
 /* ================================================================================ */
 
+static bool call_and_trap_on_throw(cma_corefunc *callee, const cm_value *args, uint32_t nargs,
+                                   cm_value *results, uint32_t nresults, cm_error *err);
+
 /* LiftLowerContext.reallocate: the spec lifts realloc as a sync function of type
  * (u32 u32 u32 u32) -> u32 whose values are passed through unchanged; it is called directly
- * here with may_leave cleared, which is everything that lifting observably does. */
+ * here with may_leave cleared and exceptions turned into traps (call_and_trap_on_throw),
+ * which is everything that lifting observably does. */
 static bool reallocate(cma_cx *cx, uint64_t old, uint64_t old_byte_length, uint32_t alignment,
                        uint64_t new_byte_length, uint64_t *out) {
   check(cx->inst->may_leave);
@@ -316,7 +325,7 @@ static bool reallocate(cma_cx *cx, uint64_t old, uint64_t old_byte_length, uint3
     if (is64(cx)) args[i].i64 = a[i];
     else args[i].i32 = (uint32_t)a[i];
   }
-  bool ok = cx->opts->realloc->call(cx->opts->realloc->env, args, 4, &result, 1, cx->err);
+  bool ok = call_and_trap_on_throw(cx->opts->realloc, args, 4, &result, 1, cx->err);
   cx->inst->may_leave = true;
   if (!ok) return false;
   *out = is64(cx) ? result.i64 : result.i32;

@@ -700,6 +700,14 @@ static void test_lower_lift(void) {
   CHECK(!cma_store_lower_call(&store, &f, &ft, &copts, &caller, args, 3, NULL, 0, &err));
   CHECK(err.kind == CMREF_TRAP && strstr(err.message, "cannot enter component instance"));
   callee.may_enter = true;
+  /* lockdown: a trap in the callee leaves it unenterable */
+  env.ret_area = 513; /* the callee returns a misaligned pointer: a trap lifting it */
+  CHECK(!cma_store_lower_call(&store, &f, &ft, &copts, &caller, args, 3, NULL, 0, &err));
+  CHECK(err.kind == CMREF_TRAP && !callee.may_enter);
+  env.ret_area = 512;
+  CHECK(!cma_store_lower_call(&store, &f, &ft, &copts, &caller, args, 3, NULL, 0, &err));
+  CHECK(err.kind == CMREF_TRAP && strstr(err.message, "cannot enter component instance"));
+  callee.may_enter = true;
   /* a child may not call its parent (entering_set excludes the caller's ancestors) */
   cma_instance child;
   cma_instance_init(&child, &store, &callee);
