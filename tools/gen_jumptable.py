@@ -1,8 +1,10 @@
 """Regenerates interp/core/exec_jumptable.h from the vmcase labels of interp/core/exec.c.
 
 Run after adding an instruction case to exec.c: python3 tools/gen_jumptable.py
+(--check: exit 1 if the committed table is out of date; tests/test_core_jumptable.py runs it).
 """
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +19,7 @@ def internal_ops() -> list[str]:
     return re.findall(r"(CM_XOP_\w+)", body)
 
 
-def main() -> None:
+def table() -> str:
     src = EXEC.read_text()
     cases = set(re.findall(r"vmcase\(([^)]*)\)", src)) - {"l"}
     names = internal_ops()
@@ -33,8 +35,19 @@ def main() -> None:
             lines.append("&&L_simd,")
         else:
             lines.append("&&L_invalid,")
-    OUT.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    text = table()
+    if "--check" in sys.argv[1:]:
+        if OUT.read_text() != text:
+            print(f"{OUT} is out of date: run python3 tools/gen_jumptable.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

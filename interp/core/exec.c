@@ -122,8 +122,8 @@ enum {
   FC_12, FC_13, FC_14, FC_15, FC_16, FC_17
 };
 
-#if defined(__GNUC__)
-#define CM_COMPUTED_GOTO 1
+#if defined(__GNUC__) && !defined(CM_NO_COMPUTED_GOTO)
+#define CM_COMPUTED_GOTO 1 /* else: a plain switch (build with -DCM_NO_COMPUTED_GOTO) */
 #endif
 
 typedef struct exec_state {
@@ -268,7 +268,13 @@ static bool run(exec_state *st, cm_funcinst *entry) {
   ip++;                                                                                \
   goto *dispatch_table[ip->op]
 #define vmjump goto *dispatch_table[ip->op]
+#define CM_FALLTHROUGH ((void)0)
 #else
+#if defined(__GNUC__)
+#define CM_FALLTHROUGH __attribute__((fallthrough))
+#else
+#define CM_FALLTHROUGH ((void)0)
+#endif
 #define vmdispatch() switch (ip->op)
 #define vmcase(l) case l:
 #define vmbreak                                                                        \
@@ -309,8 +315,8 @@ loop:
       if (!sp->i32) {
         vmbreak;
       }
+      CM_FALLTHROUGH;
     }
-    /* fallthrough */
     vmcase(CM_XOP_BR) {
       uint32_t arity = (uint32_t)ip->b, drop = (uint32_t)(ip->b >> 32);
       memmove(sp - arity - drop, sp - arity, arity * sizeof *sp);
