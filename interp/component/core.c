@@ -16,7 +16,12 @@ static bool read_heaptype(cmc_reader *r, const cmc_core_space *sp, cmc_core_valt
   int64_t h;
   if (!cmc_read_s33(r, &h)) return false;
   if (h >= 0) {
-    if (sp && (uint64_t)h >= sp->len + 1000000u) return cmc_malformed(r, "type index out of bounds");
+    if (sp && sp->t) {
+      uint32_t limit = sp->limit > sp->len ? sp->limit : sp->len;
+      if ((uint64_t)h >= limit) return cmc_fail(r->err, CMREF_INVALID, "type index out of bounds");
+      if ((uint64_t)h < sp->len && sp->t->v[sp->v[(size_t)h * sp->stride]].kind == CMC_T_CORE_MODULE)
+        return cmc_fail(r->err, CMREF_INVALID, "type index %u is a module type", (uint32_t)h);
+    }
     out->concrete = true;
     out->heap = sp && (uint64_t)h < sp->len ? sp->v[(size_t)h * sp->stride] : (uint32_t)h | 0x80000000u;
     return true;
@@ -200,12 +205,18 @@ static bool read_subtype(cmc_reader *r, cmc_types *t, uint8_t b, const cmc_core_
   return read_comptype(r, t, b, sp, out);
 }
 
-bool cmc_read_core_rectype(cmc_reader *r, cmc_types *t, uint8_t b, const cmc_core_space *sp,
+bool cmc_read_core_rectype(cmc_reader *r, cmc_types *t, uint8_t b, const cmc_core_space *outer,
                            cmc_push_fn push, void *cx) {
   cmc_tid id = CMC_NONE;
-  if (b != 0x4e) return read_subtype(r, t, b, sp, &id) && push(cx, id);
+  cmc_core_space group = *outer; /* the rec group's own types may be referenced */
+  const cmc_core_space *sp = &group;
+  if (b != 0x4e) {
+    group.limit = outer->len + 1;
+    return read_subtype(r, t, b, sp, &id) && push(cx, id);
+  }
   uint32_t n = 0;
   if (!cmc_read_count(r, &n, 1)) return false;
+  group.limit = outer->len + n;
   for (uint32_t i = 0; i < n; i++) {
     if (!cmc_read_byte(r, &b) || !read_subtype(r, t, b, sp, &id) || !push(cx, id)) return false;
   }
@@ -247,7 +258,7 @@ static bool push_type(void *cx, cmc_tid id) {
 }
 
 static cmc_core_space space_of(modscan *m) {
-  cmc_core_space sp = {m->types, m->ntypes, 1};
+  cmc_core_space sp = {m->types, m->ntypes, 1, NULL, 0};
   return sp;
 }
 

@@ -12,6 +12,8 @@ typedef struct cmc_core_space {
   const cmc_tid *v;
   uint32_t len;
   uint32_t stride; /* entries are v[i * stride] */
+  const cmc_types *t; /* when set, concrete heap types are checked against the space */
+  uint32_t limit;     /* indices below limit are valid (len + the rec group being read) */
 } cmc_core_space;
 
 bool cmc_read_core_valtype(cmc_reader *r, const cmc_core_space *sp, cmc_core_valtype *out);

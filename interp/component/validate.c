@@ -1070,10 +1070,10 @@ static bool core_push(void *p, cmc_tid id) {
   return sp_push(c->v, c->sc, CMC_SP_CORE_TYPE, id);
 }
 
-static cmc_core_space scope_core_space(scope *sc) {
+static cmc_core_space scope_core_space(vcx *v, scope *sc) {
   cmc_space *s = &sc->sp[CMC_SP_CORE_TYPE];
   cmc_core_space sp = {s->len ? &s->v[0].type : NULL, s->len,
-                       (uint32_t)(sizeof(cmc_index_entry) / sizeof(cmc_tid))};
+                       (uint32_t)(sizeof(cmc_index_entry) / sizeof(cmc_tid)), v->t, 0};
   return sp;
 }
 
@@ -1089,7 +1089,7 @@ static bool read_module_type(vcx *v, cmc_reader *r, scope *sc, cmc_tid *out) {
   if (!cmc_read_count(r, &n, 2)) return false;
   for (uint32_t i = 0; i < n; i++) {
     uint8_t b = 0;
-    cmc_core_space sp = {types.v, types.len, 1};
+    cmc_core_space sp = {types.v, types.len, 1, v->t, 0};
     if (!cmc_read_byte(r, &b)) return false;
     if (b == 0x00) {
       cmc_core_extern e = {0};
@@ -1168,7 +1168,7 @@ static bool read_core_type(vcx *v, cmc_reader *r, scope *sc, bool in_decl) {
     if (!cmc_read_byte(r, &b)) return false;
     if (b != 0x50) return cmc_malformed(r, "invalid leading byte (0x%x) for core type", b);
   }
-  cmc_core_space sp = scope_core_space(sc);
+  cmc_core_space sp = scope_core_space(v, sc);
   core_push_cx cx = {v, sc, NULL};
   return cmc_read_core_rectype(r, v->t, b, &sp, core_push, &cx);
 }
