@@ -564,6 +564,36 @@ static int decode_package(dec *d, const cmc_component *c) {
   return finish_as(d, pkg, &worlds);
 }
 
+static int read_u32(const uint8_t *b, size_t len, size_t *pos, uint32_t *out) {
+  uint32_t v = 0;
+  for (int shift = 0; shift < 35; shift += 7) {
+    if (*pos >= len) return 0;
+    uint8_t c = b[(*pos)++];
+    v |= (uint32_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) { *out = v; return 1; }
+  }
+  return 0;
+}
+
+/* a top-level custom section of the binary, by name */
+static int custom_section(const uint8_t *b, size_t len, const char *name, const unsigned char **data, size_t *n) {
+  size_t pos = 8;
+  while (pos < len) {
+    uint8_t id = b[pos++];
+    uint32_t size, nlen;
+    if (!read_u32(b, len, &pos, &size) || size > len - pos) return 0;
+    size_t end = pos + size, p = pos;
+    if (id == 0 && read_u32(b, end, &p, &nlen) && nlen <= end - p && nlen == strlen(name) &&
+        !memcmp(b + p, name, nlen)) {
+      *data = b + p + nlen;
+      *n = end - (p + nlen);
+      return 1;
+    }
+    pos = end;
+  }
+  return 0;
+}
+
 int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
   cmc_comp_result res;
   cmc_error cerr;
@@ -584,6 +614,10 @@ int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
   if (is_wit_package(&res.types, c)) {
     int pkg = decode_package(d, c);
     cmc_comp_free(&res);
+    const unsigned char *meta;
+    size_t mlen;
+    if (pkg >= 0 && custom_section(bytes, len, "package-docs", &meta, &mlen))
+      wit_metadata_inject(r, pkg, meta, mlen);
     return pkg;
   }
   wit_world w = {0};

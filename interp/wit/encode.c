@@ -644,6 +644,16 @@ int wit_encode_package(wit_resolve *r, int pkg, unsigned char **out, size_t *out
   static const unsigned char header[] = {0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00};
   put(&bin, header, sizeof header);
   append(&bin, &comp);
+  size_t mlen = 0;
+  char *meta = wit_metadata_encode(r, pkg, &mlen);
+  if (meta) { /* custom section "package-docs" */
+    bytes sec = {0};
+    str(&sec, "package-docs");
+    put(&sec, meta, mlen);
+    section(&bin, 0, &sec);
+    bfree(&sec);
+    free(meta);
+  }
   bfree(&comp);
   if (bin.oom) { bfree(&bin); return -1; }
   *out = bin.v;
