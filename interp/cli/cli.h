@@ -11,4 +11,7 @@ int cli_worker(void);
 /* Reads a whole file (malloc'ed); NULL on failure. */
 unsigned char *cli_read_file(const char *path, size_t *len);
 
+/* run_component.c: `cmref run` of a component (WAVE arguments and results) */
+int cli_run_component(const char *path, const unsigned char *bytes, size_t len, const char *call);
+
 #endif

@@ -207,6 +207,11 @@ int cli_run(int argc, char **argv) {
     fprintf(stderr, "cmref: cannot read %s\n", path);
     return 1;
   }
+  if (cmc_comp_is_component(bytes, len)) {
+    int crc = cli_run_component(path, bytes, len, call);
+    free(bytes);
+    return crc;
+  }
   cmref_engine *e = cmref_engine_new();
   cmref_error err;
   int rc = 1, m = -1, inst = -1;

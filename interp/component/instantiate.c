@@ -1310,3 +1310,11 @@ json_t *cmi_invoke(cmi_engine *e, int inst, const char *field, json_t *args, cm_
   }
   return c.results;
 }
+
+bool cmi_export_functype(cmi_engine *e, int inst, const char *field, cma_functype *out) {
+  if (inst < 0 || (uint32_t)inst >= e->ninsts) return false;
+  const cmi_item *it = inst_export(e->insts[inst], field);
+  if (!it || it->sort != CMC_SORT_FUNC || !it->u.func->ft.types) return false;
+  *out = it->u.func->ft;
+  return true;
+}

@@ -98,6 +98,9 @@ bool cmi_register_host(cmi_engine *e, const char *name, const cmi_item *item);
  * (caller frees with json_decref) or NULL with err. */
 json_t *cmi_invoke(cmi_engine *e, int inst, const char *field, json_t *args, cm_error *err);
 
+/* The component function type of export `field` of an instance (false: no such function). */
+bool cmi_export_functype(cmi_engine *e, int inst, const char *field, cma_functype *out);
+
 /* true if the message of err means "not implemented by cmref" (reported as unsupported) */
 bool cmi_is_unsupported(const cm_error *err);
 #define CMI_UNSUPPORTED "cmref does not implement "
