@@ -106,3 +106,17 @@ def test_fault_while_loading_a_preloaded_module(mode, outcome):
     assert got == [(3, "pass"), (4, "pass"), (5, outcome), (6, "not_run"), (7, "not_run"),
                    (8, "pass"), (9, "pass")]
     assert "line 5" in fr.results[3].reason
+
+
+def test_big_batches_cannot_deadlock_the_pipes():
+    """Megabytes each way in one pipelined exchange: the writer reads replies meanwhile."""
+    engine = make_engine("fake-accept", timeout=20.0)
+    big = [{"type": "string", "value": "x" * 8000}]
+    try:
+        replies = engine.call_many([{"op": "invoke", "instance": 1, "field": "echo",
+                                     "args": big + [{"type": "u32", "value": str(i)}]}
+                                    for i in range(1000)])
+    finally:
+        engine.close()
+    assert len(replies) == 1000
+    assert all(r["results"][1]["value"] == str(i) for i, r in enumerate(replies))

@@ -3,7 +3,7 @@
     python -m harness.engines.fake_worker MODE
 
 accept   accepts every module, instantiates everything, every invoke returns i32 0 and
-         every get i32 0. A correct harness must FAIL it on every assert_invalid /
+         every get i32 0 (an export named "echo" returns its arguments, for pipe tests). A correct harness must FAIL it on every assert_invalid /
          malformed / unlinkable / uninstantiable / trap / exhaustion.
 crash    like accept, but invoking an export named "fault", or loading a module that contains
          the name "fault_on_load", kills the process (SIGKILL).
@@ -52,6 +52,8 @@ def answer(mode: str, req: dict, state: dict) -> dict:
     if op == "invoke":
         if req.get("field") == "fault":
             fault(mode)
+        if req.get("field") == "echo":   # for pipe tests: replies as big as the requests
+            return {"ok": {"results": req.get("args", [])}}
         return {"ok": {"results": [ZERO]}}
     if op == "get":
         return {"ok": {"results": [ZERO]}}

@@ -26,9 +26,9 @@ from typing import Any
 from harness.engine import (EngineCrash, EngineError, EngineFault, EngineTimeout,
                             EngineUnavailable, EngineUnsupported, Handle, Value)
 
-# Requests per write: keeps each batch (and its replies) well inside a pipe buffer, so
-# neither side can block on a full pipe while the other waits.
-MAX_BATCH = 64
+# Requests per batch. Writing a batch reads replies meanwhile (_write), so no batch size
+# can deadlock; this bound only keeps the memory of one exchange small.
+MAX_BATCH = 256
 
 
 EOF: Any = object()  # the pipe closed (a sentinel, compared by identity)
@@ -51,6 +51,7 @@ class WorkerEngine:
         self._proc: subprocess.Popen | None = None
         self._buf = b""
         self._lines: collections.deque[str] = collections.deque()
+        self._eof = False
         self._next_id = 0
         self._version: str | None = None
         self._stderr = None
@@ -65,6 +66,8 @@ class WorkerEngine:
                                       stderr=self._stderr, env=self.env, bufsize=0)
         self._buf = b""
         self._lines = collections.deque()
+        self._eof = False
+        os.set_blocking(self._proc.stdin.fileno(), False)
         return self._proc
 
     def _stop(self) -> str:
@@ -107,24 +110,51 @@ class WorkerEngine:
     # ---- the pipe ------------------------------------------------------------------------
     def _read_line(self, deadline: float) -> Any:
         """One line from the worker, or None on timeout; EOF when the pipe closed."""
-        if self._lines:
-            return self._lines.popleft()
-        fd = self._proc.stdout.fileno()
-        while True:
+        while not self._lines:
+            if self._eof:
+                return EOF
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready, _, _ = select.select([self._proc.stdout.fileno()], [], [], remaining)
             if not ready:
                 return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return EOF
-            self._buf += chunk
-            if b"\n" in chunk:
-                complete, self._buf = self._buf.rsplit(b"\n", 1)
-                self._lines.extend(complete.decode("utf-8", "replace").split("\n"))
-                return self._lines.popleft()
+            self._take()
+        return self._lines.popleft()
+
+    def _take(self) -> None:
+        """Read what the worker has written (the pipe is readable); split complete lines."""
+        chunk = os.read(self._proc.stdout.fileno(), 1 << 16)
+        if not chunk:
+            self._eof = True
+            return
+        self._buf += chunk
+        if b"\n" in chunk:
+            complete, self._buf = self._buf.rsplit(b"\n", 1)
+            self._lines.extend(complete.decode("utf-8", "replace").split("\n"))
+
+    def _write(self, data: bytes) -> str | None:
+        """Write a batch while reading replies as they come, so that neither side can block
+        on a full pipe. None when written; else why not ("timeout" or "closed")."""
+        win, wout = self._proc.stdin.fileno(), self._proc.stdout.fileno()
+        view = memoryview(data)
+        deadline = time.monotonic() + self.timeout
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            readable, writable, _ = select.select([] if self._eof else [wout], [win], [],
+                                                  remaining)
+            if readable:
+                self._take()
+            if writable:
+                try:
+                    n = os.write(win, view[:1 << 16])
+                except (BrokenPipeError, OSError):
+                    return "closed"
+                view = view[n:]
+                deadline = time.monotonic() + self.timeout
+        return None
 
     def call_many(self, requests: list[dict[str, Any]]) -> list[Any]:
         """Send requests pipelined; one result per request: the `ok` dict or an exception
@@ -142,9 +172,12 @@ class WorkerEngine:
             self._next_id += 1
             ids.append(self._next_id)
             lines.append(f'{{"id":{self._next_id},' + _encode(req)[1:])
-        try:
-            proc.stdin.write(("\n".join(lines) + "\n").encode())
-        except (BrokenPipeError, OSError):
+        failed = self._write(("\n".join(lines) + "\n").encode())
+        if failed == "timeout":
+            self._stop()
+            return [EngineTimeout(f"worker took no input for {self.timeout:g}s; killed")] + \
+                [Lost()] * (len(ids) - 1)
+        if failed:
             return [EngineCrash(f"worker died: {self._stop()}")] + [Lost()] * (len(ids) - 1)
         results: list[Any] = []
         for rid in ids:
