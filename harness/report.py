@@ -73,7 +73,7 @@ def suite_files(base: Path) -> list[str]:
 def area_of(path: str) -> str:
     """The folder of a file; the core suite's top-level files split into core and SIMD."""
     if "/" in path:
-        return path.split("/", 1)[0]
+        return path.rsplit("/", 1)[0]
     return "simd" if path.startswith("simd_") else "(top level)"
 
 
@@ -310,11 +310,15 @@ def build_suite(conn, root: Path, suite: str, runs: list[rd.Run], report: Report
     partial = len(runs) - sum(len(v) for v in by_engine.values())
     if partial:
         sr.warnings.append(f"{partial} run(s) that covered only part of the suite are left out")
+    if not on_disk and by_engine:     # not a .wast suite (wit-parser): count what the runs ran
+        sr.files_on_disk = max(len(rd.run_files(conn, h[-1].id)) for h in by_engine.values())
     for engine in sorted(by_engine, key=lambda e: (e != "ref", e)):
         history = by_engine[engine]
         sr.runs.append(build_run(conn, history[-1], history[-2] if len(history) > 1 else None,
                                  nyi, reader))
-        report.engines.setdefault(engine, history[-1].engine_version)
+        versions = report.engines.get(engine, "").split(" / ") if engine in report.engines else []
+        if history[-1].engine_version not in versions:
+            report.engines[engine] = " / ".join(versions + [history[-1].engine_version])
     commits = {rr.run.suite_commit for rr in sr.runs if rr.run.suite_commit}
     if len(commits) > 1:
         sr.warnings.append("MIXED SUITE COMMITS: the engines below ran different suite commits ("
