@@ -843,7 +843,57 @@ static void test_json(void) {
   fixture_free(&f);
 }
 
-int main(void) {
+/* `--transcode`: one case per stdin line, `SRC DST TAGGED HEX` (encodings 0 utf8, 1 utf16,
+ * 2 latin1+utf16; TAGGED the source's tagged code units; HEX its bytes), answered with
+ * `TAGGED HEX REALLOCS` (HEX: the destination bytes; REALLOCS: old,old_size,align,new_size;...)
+ * or `trap MESSAGE`. tests/test_canonical_spec.py compares it with definitions.py.
+ * `--transcode-spec-path`: the same with the fast paths off. */
+static int transcode_mode(bool spec_only) {
+  static char line[1 << 16];
+  while (fgets(line, sizeof line, stdin)) {
+    unsigned src_enc, dst_enc;
+    unsigned long long tagged;
+    static char hex[1 << 16];
+    hex[0] = 0;
+    if (sscanf(line, "%u %u %llu %65535s", &src_enc, &dst_enc, &tagged, hex) < 3) return 2;
+    if (strcmp(hex, "-") == 0) hex[0] = 0;
+    static uint8_t src[1 << 15];
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+      unsigned b;
+      sscanf(hex + 2 * i, "%2x", &b);
+      src[i] = (uint8_t)b;
+    }
+    fixture f;
+    fixture_init(&f, (cma_enc)dst_enc);
+    f.cx.spec_only = spec_only;
+    cma_string s = {src, n, (cma_enc)src_enc, tagged, NULL, 0};
+    uint64_t ptr, out;
+    if (!cma_store_string_into_range(&f.cx, &s, &ptr, &out)) {
+      printf("trap %s\n", f.err.message);
+    } else {
+      uint64_t units = out & ~(UINT64_C(1) << 31);
+      uint64_t nbytes = dst_enc == CMA_UTF8 ? units
+                        : dst_enc == CMA_UTF16 || (out >> 31) ? 2 * units : units;
+      printf("%llu ", (unsigned long long)out);
+      for (uint64_t i = 0; i < nbytes; i++) printf("%02x", f.mem.data[ptr + i]);
+      if (!nbytes) printf("-");
+      printf(" ");
+      for (int c = 0; c < f.mem.calls && c < 16; c++)
+        printf("%llu,%llu,%llu,%llu;", (unsigned long long)f.mem.log[c][0],
+               (unsigned long long)f.mem.log[c][1], (unsigned long long)f.mem.log[c][2],
+               (unsigned long long)f.mem.log[c][3]);
+      printf("\n");
+    }
+    fflush(stdout);
+    fixture_free(&f);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--transcode") == 0) return transcode_mode(false);
+  if (argc > 1 && strcmp(argv[1], "--transcode-spec-path") == 0) return transcode_mode(true);
   test_numbers();
   test_aggregates();
   test_strings();
