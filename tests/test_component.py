@@ -16,6 +16,7 @@ def test_component_unit_tests():
 import json
 import os
 import random
+import shutil
 
 import pytest
 
@@ -28,7 +29,7 @@ def _validate(binary, flags, files):
     out = subprocess.run([str(binary), "--validate", *flags, *map(str, files)],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.splitlines()
+    lines = out.stdout.split("\n")[:-1]
     assert len(lines) == len(files), out.stderr[-2000:]
     return lines
 
@@ -75,32 +76,62 @@ def test_suite_components_decided(suite, root, flags):
     assert not bad, "\n".join(bad[:40])
 
 
-def test_mutated_components_do_not_crash(tmp_path):
-    """Random byte flips, truncations and insertions over the suite's valid components:
-    every input gets an answer (ok or an error), never a crash. Runs the sanitizer build
-    when `make sanitize` has produced it."""
-    root = SUITE_DIRS[0][1]
-    if not root.exists():
-        pytest.skip("component-model suite not found")
-    san = ROOT / "build-sanitize" / "tests" / "test_component"
-    binary = san if san.exists() else TEST_BIN
-    valid = [p for _, cmd, p, _ in _suite_binaries(root) if cmd["type"] == "module"]
-    assert valid, "no valid component binaries found"
-    rng = random.Random(1234)
+def _sanitized_binary(tmp_path):
+    """test_component built with ASan + UBSan (component and core sources)."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    sources = sorted(str(p) for d in ("component", "core") for p in (ROOT / "interp" / d).glob("*.c"))
+    exe = tmp_path / "test_component_asan"
+    subprocess.run(["clang", "-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-fno-omit-frame-pointer",
+                    "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                    "-I", str(ROOT / "interp" / "include"), "-I", str(ROOT / "interp"),
+                    "-o", str(exe), str(ROOT / "interp" / "tests" / "test_component.c"), *sources,
+                    "-ljansson", "-lm"], check=True, capture_output=True, timeout=600)
+    return exe
+
+
+def _mutants(valid, n, seed, out_dir):
+    rng = random.Random(seed)
     files = []
-    for i in range(600):
+    for i in range(n):
         data = bytearray(rng.choice(valid).read_bytes())
-        op = rng.randrange(3)
-        if op == 0 and len(data) > 8:
-            for _ in range(rng.randrange(1, 4)):
+        for _ in range(rng.randrange(1, 4)):
+            op = rng.randrange(4)
+            if op == 0 and len(data) > 8:
                 data[rng.randrange(8, len(data))] = rng.randrange(256)
-        elif op == 1:
-            data = data[: rng.randrange(len(data) + 1)]
-        else:
-            pos = rng.randrange(8, len(data) + 1) if len(data) >= 8 else len(data)
-            data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6)))
-        f = tmp_path / f"m{i}.wasm"
+            elif op == 1 and len(data) > 8:
+                data = data[: rng.randrange(8, len(data) + 1)]
+            elif op == 2:
+                pos = rng.randrange(8, len(data) + 1) if len(data) >= 8 else len(data)
+                data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6)))
+            elif len(data) > 9:
+                a = rng.randrange(8, len(data))
+                del data[a:rng.randrange(a, min(len(data), a + 16) + 1)]
+        f = out_dir / f"m{i}.wasm"
         f.write_bytes(bytes(data))
         files.append(f)
-    lines = _validate(binary, [], files)
-    assert all(l == "ok" or l.startswith(("malformed:", "invalid:")) for l in lines)
+    return files
+
+
+def test_mutated_components_do_not_crash(tmp_path):
+    """Byte flips, truncations, insertions and deletions over the suites' valid components,
+    decoded and validated by an ASan + UBSan build: every input gets an answer (ok or an
+    error with a message), never a crash, a sanitizer report or a hang."""
+    valid = [p for _, root, _ in SUITE_DIRS if root.exists()
+             for _, cmd, p, _ in _suite_binaries(root) if cmd["type"] in ("module", "module_definition")]
+    if not valid:
+        pytest.skip("component suites not found")
+    exe = _sanitized_binary(tmp_path)
+    files = _mutants(valid, 4000, 1234, tmp_path)
+    lines = []
+    for i in range(0, len(files), 500):
+        lines += _validate(exe, [], files[i:i + 500])
+    assert len(lines) == len(files)
+    assert all(l == "ok" or (l.startswith(("malformed: ", "invalid: ", "exhaustion: ")) and len(l) > 12)
+               for l in lines), [l for l in lines if not l.startswith(("ok", "malformed", "invalid"))][:5]
+    # the suites' own binaries, unmutated, under the sanitizers too
+    for _, root, flags in SUITE_DIRS:
+        if root.exists():
+            paths = [p for _, _, p, _ in _suite_binaries(root)]
+            for i in range(0, len(paths), 500):
+                _validate(exe, flags, paths[i:i + 500])

@@ -152,7 +152,7 @@ static int validate_files(int argc, char **argv) {
     if (cmc_comp_validate(buf, got, &opts, &res, &err)) printf("ok\n");
     else {
       for (char *c = err.message; *c; c++)
-        if (*c == '\n') *c = ' ';
+        if ((unsigned char)*c < 0x20) *c = ' '; /* one line per file */
       printf("%s: %s\n", cmref_errkind_name(err.kind), err.message);
     }
     cmc_comp_free(&res);
