@@ -111,8 +111,12 @@ def main(args: argparse.Namespace) -> int:
         version = probe(args.engine, args.timeout)
     except (EngineUnavailable, ExpectationError) as e:
         print(f"harness: {e}", file=sys.stderr)
-        if args.summary_json:
-            write_summary(args.summary_json, Summary(args.engine, "unavailable").doc)
+        if args.summary_json:  # one error per suite asked for: nothing was run
+            summary = Summary(args.engine, "unavailable")
+            for spec in args.suite:
+                summary.suite(spec, None)["outcomes"]["error"] += 1
+                summary.doc["totals"]["error"] += 1
+            write_summary(args.summary_json, summary.doc)
         return 2
     summary = Summary(args.engine, version)
     conn = None if args.no_db else db.connect(args.db)

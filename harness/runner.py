@@ -39,7 +39,7 @@ ACTIONS = ("action", "assert_return", "assert_trap", "assert_exhaustion")
 BATCHED = ACTIONS + ("assert_invalid", "assert_malformed")
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """The outcome of one directive (one row of the results database)."""
     line: int
