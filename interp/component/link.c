@@ -279,6 +279,82 @@ static bool match_instance(cmi_linkcx *cx, cmc_tid want, const cmi_inst *inst, u
   return true;
 }
 
+/* ---- function types: the value types of both sides must be equal (the component model
+ * has no value subtyping); the two sides live in different type arenas ---- */
+
+typedef struct fsides {
+  cmi_linkcx *cx;
+  cmc_types *have;       /* the supplied function's arena */
+  cma_instance *have_in; /* its instance (resolves its resource types) */
+} fsides;
+
+static bool labels_eq(const cmc_field *a, const cmc_field *b, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if ((a[i].name == NULL) != (b[i].name == NULL) || (a[i].name && strcmp(a[i].name, b[i].name) != 0))
+      return false;
+  return true;
+}
+
+static bool val_eq(fsides *s, cmc_tid a, cmc_tid b, unsigned depth);
+
+static bool opt_eq(fsides *s, cmc_tid a, cmc_tid b, unsigned depth) {
+  if (a == CMC_NONE || b == CMC_NONE) return a == b;
+  return val_eq(s, a, b, depth + 1);
+}
+
+static bool resource_eq(fsides *s, cmc_tid a, cmc_tid b) {
+  cma_resource_type **want = bound(s->cx, cmc_res_root(s->cx->types, a));
+  cma_resource_type *have = s->have_in && s->have_in->resolve_resource
+                                ? s->have_in->resolve_resource(s->have_in, s->have, b)
+                                : NULL;
+  return !want || !have || *want == have; /* unknown on either side: checked when called */
+}
+
+static bool val_eq(fsides *s, cmc_tid a, cmc_tid b, unsigned depth) {
+  if (depth > CMC_HARD_DEPTH) return false;
+  const cmc_type *x = &s->cx->types->v[a], *y = &s->have->v[b];
+  if (x->kind != y->kind) return false;
+  switch (x->kind) {
+  case CMC_T_PRIM: return x->prim == y->prim;
+  case CMC_T_LIST:
+  case CMC_T_OPTION: return val_eq(s, x->a, y->a, depth + 1);
+  case CMC_T_FIXLIST: return x->len == y->len && val_eq(s, x->a, y->a, depth + 1);
+  case CMC_T_RESULT: return opt_eq(s, x->a, y->a, depth) && opt_eq(s, x->b, y->b, depth);
+  case CMC_T_MAP: return val_eq(s, x->a, y->a, depth + 1) && val_eq(s, x->b, y->b, depth + 1);
+  case CMC_T_STREAM:
+  case CMC_T_FUTURE: return opt_eq(s, x->a, y->a, depth);
+  case CMC_T_FLAGS:
+  case CMC_T_ENUM: return x->n == y->n && labels_eq(x->fields, y->fields, x->n);
+  case CMC_T_RECORD:
+  case CMC_T_VARIANT:
+  case CMC_T_TUPLE:
+    if (x->n != y->n || !labels_eq(x->fields, y->fields, x->n)) return false;
+    for (uint32_t i = 0; i < x->n; i++)
+      if (!opt_eq(s, x->fields[i].type, y->fields[i].type, depth)) return false;
+    return true;
+  case CMC_T_OWN:
+  case CMC_T_BORROW: return resource_eq(s, x->a, y->a);
+  default: return true;
+  }
+}
+
+static bool match_func(cmi_linkcx *cx, cmc_tid want, const cma_funcinst *f, const char *name,
+                       cm_error *err) {
+  if (!f->ft.types) return true; /* a host function: its body checks what it is given */
+  const cmc_type *w = &cx->types->v[want];
+  fsides s = {cx, f->ft.types, f->inst};
+  if (w->async != f->ft.async_ || w->n != f->ft.nparams)
+    return unlinkable(err, "type mismatch for function `%s`: expected %u parameters, found %u", name,
+                      w->n, f->ft.nparams);
+  for (uint32_t i = 0; i < w->n; i++)
+    if (!val_eq(&s, w->fields[i].type, f->ft.params[i].type, 0))
+      return unlinkable(err, "type mismatch for function `%s`: parameter %u (`%s`) has the wrong type", name,
+                        i, w->fields[i].name ? w->fields[i].name : "");
+  if (!opt_eq(&s, w->a, f->ft.result, 0))
+    return unlinkable(err, "type mismatch for function `%s`: the result has the wrong type", name);
+  return true;
+}
+
 static bool match_item(cmi_linkcx *cx, int sort, cmc_tid want, const char *name,
                        const cmi_item *item, unsigned depth, cm_error *err) {
   cmc_types *types = cx->types;
@@ -294,6 +370,7 @@ static bool match_item(cmi_linkcx *cx, int sort, cmc_tid want, const char *name,
     return unlinkable(err, "expected %s found %s", expected_desc(sort), actual_desc(item));
   if (sort == CMC_SORT_INSTANCE) return match_instance(cx, want, item->u.inst, depth, err);
   if (sort == CMC_SORT_CORE + CMC_CORE_MODULE) return match_module(cx, want, item->u.module, err);
+  if (sort == CMC_SORT_FUNC) return match_func(cx, want, item->u.func, name, err);
   return true;
 }
 

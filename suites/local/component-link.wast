@@ -55,3 +55,22 @@
   (func (export "later") async (canon lift (core func $m "async") async))
 )
 (assert_return (invoke "one") (u32.const 1))
+
+;; function types of a supplied component instance are checked (no value subtyping)
+(component $fns
+  (core module $m (func (export "id") (param i32) (result i32) local.get 0))
+  (core instance $i (instantiate $m))
+  (func (export "id") (param "x" u32) (result u32) (canon lift (core func $i "id")))
+)
+(component
+  (import "fns" (instance (export "id" (func (param "x" u32) (result u32)))))
+)
+(assert_unlinkable
+  (component (import "fns" (instance (export "id" (func (param "x" string) (result u32))))))
+  "type mismatch for function `id`")
+(assert_unlinkable
+  (component (import "fns" (instance (export "id" (func (param "x" u32) (result s32))))))
+  "type mismatch for function `id`")
+(assert_unlinkable
+  (component (import "fns" (instance (export "id" (func (param "x" u32))))))
+  "type mismatch for function `id`")
