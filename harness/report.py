@@ -34,6 +34,7 @@ SUITES = {"component-model": "component-model/test", "wasmtime-misc": "wasmtime-
           "core": "core"}
 SOURCE_LINES_MAX = 24      # lines of source shown for one failing directive
 SOURCES_PER_RUN_MAX = 3000  # failing directives of one run shown with their source
+ROWS_PER_RUN_MAX = 20000    # non-passing directives of one run listed in the HTML report
 
 
 def suites_root() -> Path:
@@ -345,15 +346,21 @@ def build_run(conn, run: rd.Run, previous: rd.Run | None, nyi: set[str],
     tree: dict[str, dict[str, list[Directive]]] = defaultdict(lambda: defaultdict(list))
     for file in sorted(files):          # every file, passing ones too
         tree[area_of(file)][file] = []
-    shown = 0
+    shown = listed = 0
     for row in rows:
         if row.outcome == "pass":
+            continue
+        listed += 1
+        if listed > ROWS_PER_RUN_MAX:
             continue
         source = None
         if row.outcome in rd.FAILING and shown < SOURCES_PER_RUN_MAX:
             source = reader.text(row.file, row.line)
             shown += 1
         tree[area_of(row.file)][row.file].append(Directive(row, source))
+    if listed > ROWS_PER_RUN_MAX:
+        warnings.append(f"the HTML report lists the first {ROWS_PER_RUN_MAX} of {listed} "
+                        f"non-passing directives (`python -m harness diff` shows them all)")
     expectations = Path("suites") / "expectations" / f"{run.engine}.toml"
     return RunReport(run, rows, total, areas, files, kinds, skips, xfails, nyi_t, previous,
                      len(prev_rows) if previous else None, changes, warnings,
