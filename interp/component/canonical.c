@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "component/resources.h"
 #include "component/types.h"
@@ -1056,6 +1059,17 @@ static uint64_t utf8_to_utf16_fast(const src_string *s, uint8_t *o) {
   const uint8_t *b = s->b;
   uint64_t n = s->nbytes, i = 0, k = 0;
   while (i < n) {
+#if defined(__SSE2__)
+    while (i + 16 <= n) { /* 16 ASCII bytes widened with one unpack */
+      __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+      if (_mm_movemask_epi8(v)) break;
+      __m128i zero = _mm_setzero_si128();
+      _mm_storeu_si128((__m128i *)(o + k), _mm_unpacklo_epi8(v, zero));
+      _mm_storeu_si128((__m128i *)(o + k + 16), _mm_unpackhi_epi8(v, zero));
+      i += 16;
+      k += 32;
+    }
+#endif
     while (i + 8 <= n) {
       uint64_t w;
       memcpy(&w, b + i, 8);

@@ -497,13 +497,23 @@ static void test_fast_paths(void) {
     memcpy(text + n, "abcdefg\xc3\xa9", 9 <= sizeof text - n ? 9 : 0);
     n += 9;
   }
+  /* long ASCII runs (the 16- and 8-byte paths) between astral and 3-byte chars */
+  static char text2[3000];
+  size_t n2 = 0;
+  while (n2 + 50 < sizeof text2) {
+    for (int i = 0; i < 37; i++) text2[n2++] = (char)('A' + i % 26);
+    memcpy(text2 + n2, "\xf0\x9f\x98\x80\xe2\x82\xac", 7);
+    n2 += 7;
+  }
   cma_enc encs[3] = {CMA_UTF8, CMA_UTF16, CMA_LATIN1_UTF16};
-  for (int d = 0; d < 3; d++) {
+  for (int d = 0; d < 6; d++) {
+    const char *t = d < 3 ? text : text2;
+    size_t tn = d < 3 ? n : n2;
     fixture a, b;
-    fixture_init(&a, encs[d]);
-    fixture_init(&b, encs[d]);
+    fixture_init(&a, encs[d % 3]);
+    fixture_init(&b, encs[d % 3]);
     b.cx.spec_only = true;
-    cma_string s = {(const uint8_t *)text, n, CMA_UTF8, n, NULL, 0};
+    cma_string s = {(const uint8_t *)t, tn, CMA_UTF8, tn, NULL, 0};
     uint64_t pa, ua, pb, ub;
     CHECK(cma_store_string_into_range(&a.cx, &s, &pa, &ua));
     CHECK(cma_store_string_into_range(&b.cx, &s, &pb, &ub));
