@@ -205,9 +205,10 @@ static bool c_try_table(compiler *c, const cm_instr *in) {
   uint32_t jmp = here(c);
   if (!emit(c, CM_XOP_JMP, 0, 0)) return false;
   uint32_t saved = c->height;
+  cm_reader r = {in->vec, in->vec, in->vec + 11 * (size_t)in->nvec}; /* <= 11 bytes each */
   for (uint32_t i = 0; i < in->nvec; i++) {
     cm_catch k;
-    cm_instr_catch(in, i, &k);
+    cm_read_catch(&r, &k, NULL);
     uint32_t nvals = k.kind == CM_CATCH_ALL ? 0 : k.kind == CM_CATCH_ALL_REF ? 1 : 0;
     if (k.kind == CM_CATCH || k.kind == CM_CATCH_REF) {
       const cm_tagtype *tt = cm_module_tag_type(c->m, k.tag);

@@ -189,6 +189,20 @@ static bool import_desc(decoder *d, cm_import *im) {
   }
 }
 
+/* Fills m->imports_of_kind (see module.h). */
+static bool index_imports(cm_module *m, cm_error *err) {
+  uint32_t count[5] = {0};
+  for (int k = 0; k < 5; k++) {
+    m->imports_of_kind[k] = alloc_array(m->nimports, sizeof(uint32_t));
+    if (!m->imports_of_kind[k]) return cm_error_set(err, CMREF_INTERNAL, "out of memory");
+  }
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    cm_externkind k = m->imports[i].kind;
+    m->imports_of_kind[k][count[k]++] = i;
+  }
+  return true;
+}
+
 static bool import_section(decoder *d) {
   cm_module *m = d->m;
   if (!read_len(&d->r, &m->nimports, d->err)) return false;
@@ -201,7 +215,7 @@ static bool import_section(decoder *d) {
     if (!cm_reader_eof(&d->r)) im->kind = (cm_externkind)*d->r.p;
     if (!import_desc(d, im)) return false;
   }
-  return true;
+  return index_imports(m, d->err);
 }
 
 static bool function_section(decoder *d) {
@@ -560,6 +574,7 @@ void cm_module_free(cm_module *m) {
   free(m->datas);
   for (uint32_t i = 0; i < m->ncustoms; i++) free(m->customs[i].name.str);
   free(m->customs);
+  for (int k = 0; k < 5; k++) free(m->imports_of_kind[k]);
   free(m->bytes);
   free(m);
 }
@@ -572,9 +587,7 @@ uint32_t cm_module_ntags_total(const cm_module *m) { return m->ntag_imports + m-
 
 /* The idx-th import of `kind`, or NULL. */
 static const cm_import *nth_import(const cm_module *m, cm_externkind kind, uint32_t idx) {
-  for (uint32_t i = 0; i < m->nimports; i++)
-    if (m->imports[i].kind == kind && idx-- == 0) return &m->imports[i];
-  return NULL;
+  return &m->imports[m->imports_of_kind[kind][idx]];
 }
 
 uint32_t cm_module_func_typeidx(const cm_module *m, uint32_t funcidx) {

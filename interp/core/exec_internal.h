@@ -80,6 +80,8 @@ struct cm_store {
   size_t nowned, capowned;
   cm_functype *types; /* interned function types */
   size_t ntypes, captypes;
+  uint32_t *type_slots; /* open-addressing hash of types: id + 1, 0 = empty */
+  size_t nslots;        /* a power of two, > 2 * ntypes */
   cm_meminst **mems;
   size_t nmems, capmems;
   cm_tableinst **tables;

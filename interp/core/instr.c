@@ -99,7 +99,7 @@ static bool read_select_t(cm_reader *r, cm_instr *in, cm_error *err) {
   return true;
 }
 
-static bool read_catch(cm_reader *r, cm_catch *c, cm_error *err) {
+bool cm_read_catch(cm_reader *r, cm_catch *c, cm_error *err) {
   if (!cm_read_byte(r, &c->kind, err)) return false;
   if (c->kind > CM_CATCH_ALL_REF)
     return cm_error_set(err, CMREF_MALFORMED, "malformed catch clause");
@@ -117,7 +117,7 @@ static bool read_try_table(cm_reader *r, cm_instr *in, cm_error *err) {
   in->vec = r->p;
   for (uint32_t i = 0; i < in->nvec; i++) {
     cm_catch c;
-    if (!read_catch(r, &c, err)) return false;
+    if (!cm_read_catch(r, &c, err)) return false;
   }
   return true;
 }
@@ -189,14 +189,3 @@ bool cm_read_instr(cm_reader *r, const cm_module *m, cm_instr *in, cm_error *err
   return read_imm(r, m, in, err);
 }
 
-uint32_t cm_instr_br_label(const cm_instr *in, uint32_t i) {
-  cm_reader r = {in->vec, in->vec, in->vec + 5 * (size_t)in->nvec + 5};
-  uint32_t l = 0;
-  for (uint32_t k = 0; k <= i; k++) cm_read_u32(&r, &l, NULL);
-  return l;
-}
-
-void cm_instr_catch(const cm_instr *in, uint32_t i, cm_catch *out) {
-  cm_reader r = {in->vec, in->vec, in->vec + 11 * (size_t)in->nvec};
-  for (uint32_t k = 0; k <= i; k++) read_catch(&r, out, NULL);
-}

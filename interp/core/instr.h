@@ -61,9 +61,9 @@ typedef struct cm_catch {
  * count (for the 2.0 "zero byte expected" rule of memory.size/grow). */
 bool cm_read_instr(cm_reader *r, const cm_module *m, cm_instr *out, cm_error *err);
 
-/* Iterating the vector of a br_table / select t / try_table read before (already checked). */
-uint32_t cm_instr_br_label(const cm_instr *in, uint32_t i);
-void cm_instr_catch(const cm_instr *in, uint32_t i, cm_catch *out);
+/* Reading the vectors of an instruction read before (already checked), in order: start a
+ * reader at in->vec and call these in->nvec times (br_table: cm_read_u32 per label). */
+bool cm_read_catch(cm_reader *r, cm_catch *c, cm_error *err);
 
 /* The immediate kind of an opcode (CM_IMM_ILLEGAL if unknown). */
 cm_imm cm_opcode_imm(uint32_t op);

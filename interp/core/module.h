@@ -238,6 +238,10 @@ typedef struct cm_module {
 
   uint32_t ncustoms;
   cm_custom *customs;
+
+  /* (added) imports_of_kind[k][i]: position in imports[] of the i-th import of kind k, so
+   * that the index-space accessors below are O(1). Filled by the decoder. */
+  uint32_t *imports_of_kind[5];
 } cm_module;
 
 /* ---- Index spaces (imports first, then definitions) ------------------------------------ */

@@ -58,6 +58,7 @@ void cm_store_free(cm_store *s) {
     free(s->types[i].results);
   }
   free(s->types);
+  free(s->type_slots);
   free(s->stack);
   free(s->frames);
   free(s);
@@ -75,9 +76,36 @@ static cm_valtype *dup_types(const cm_valtype *t, uint32_t n) {
   return c;
 }
 
+static uint64_t functype_hash(const cm_functype *t) {
+  uint64_t h = 1469598103934665603ull ^ t->nparams ^ ((uint64_t)t->nresults << 32);
+  for (uint32_t i = 0; i < t->nparams; i++) h = (h ^ t->params[i]) * 1099511628211ull;
+  h = (h ^ 0xFF) * 1099511628211ull;
+  for (uint32_t i = 0; i < t->nresults; i++) h = (h ^ t->results[i]) * 1099511628211ull;
+  return h;
+}
+
+/* The slot of t in the hash: its id's slot, or the empty slot where it would go. */
+static size_t find_slot(const cm_store *s, const cm_functype *t) {
+  size_t mask = s->nslots - 1, i = (size_t)functype_hash(t) & mask;
+  while (s->type_slots[i] && !functype_eq(&s->types[s->type_slots[i] - 1], t)) i = (i + 1) & mask;
+  return i;
+}
+
+static bool rehash(cm_store *s) {
+  size_t n = s->nslots ? s->nslots * 2 : 64;
+  uint32_t *slots = calloc(n, sizeof *slots);
+  if (!slots) return false;
+  free(s->type_slots);
+  s->type_slots = slots;
+  s->nslots = n;
+  for (size_t id = 0; id < s->ntypes; id++) s->type_slots[find_slot(s, &s->types[id])] = (uint32_t)id + 1;
+  return true;
+}
+
 uint32_t cm_store_type_id(cm_store *s, const cm_functype *t) {
-  for (size_t i = 0; i < s->ntypes; i++)
-    if (functype_eq(&s->types[i], t)) return (uint32_t)i;
+  if (2 * (s->ntypes + 1) >= s->nslots && !rehash(s)) return UINT32_MAX;
+  size_t slot = find_slot(s, t);
+  if (s->type_slots[slot]) return s->type_slots[slot] - 1;
   if (s->ntypes == s->captypes) {
     size_t cap = s->captypes ? s->captypes * 2 : 32;
     cm_functype *grown = realloc(s->types, cap * sizeof *grown);
@@ -95,14 +123,20 @@ uint32_t cm_store_type_id(cm_store *s, const cm_functype *t) {
     free(c->results);
     return UINT32_MAX;
   }
+  s->type_slots[slot] = (uint32_t)s->ntypes + 1;
   return (uint32_t)s->ntypes++;
 }
 
+/* A copy owned by the store: its address stays valid (the interned array may move). */
 const cm_functype *cm_store_functype(cm_store *s, const cm_valtype *params, uint32_t np,
                                      const cm_valtype *results, uint32_t nr) {
-  cm_functype t = {np, nr, (cm_valtype *)params, (cm_valtype *)results};
-  uint32_t id = cm_store_type_id(s, &t);
-  return id == UINT32_MAX ? NULL : &s->types[id];
+  cm_functype *t = alloc(s, sizeof *t);
+  cm_valtype *p = alloc(s, np), *r = alloc(s, nr);
+  if (!t || !p || !r) return NULL;
+  if (np) memcpy(p, params, np);
+  if (nr) memcpy(r, results, nr);
+  *t = (cm_functype){np, nr, p, r};
+  return cm_store_type_id(s, t) == UINT32_MAX ? NULL : t;
 }
 
 cm_funcinst *cm_store_host_func(cm_store *s, const cm_functype *type, cm_host_fn fn, void *env) {
