@@ -333,6 +333,7 @@ static int name_class(const cmc_name *n, const char **label) {
     if (cmc_label_eq(n->resource, n->method)) { *label = n->resource; return 0; }
     *label = NULL;
     return 2;
+  case CMC_NAME_INTERFACE: *label = n->raw; return 0;
   default: *label = n->raw; return 3 + (int)n->kind;
   }
 }
@@ -358,6 +359,7 @@ char *cmc_name_key(const cmc_name *n, cmc_arena *a) {
     if (cmc_label_eq(n->resource, n->method)) { cls = '0'; x = n->resource; }
     else { cls = '2'; x = n->resource; y = n->method; }
     break;
+  case CMC_NAME_INTERFACE: cls = '0'; x = n->raw; break; /* acronyms lowercased too */
   default: cls = (char)('3' + (int)n->kind); x = n->raw; break;
   }
   bool fold = cls <= '2';

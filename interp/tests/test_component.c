@@ -131,6 +131,32 @@ static void test_names(void) {
   CHECK(cmc_names_conflict(&a, &b));
   CHECK(cmc_parse_name("[static]a.a", &a, why, sizeof why) && cmc_parse_name("a", &b, why, sizeof why));
   CHECK(cmc_names_conflict(&a, &b));
+  /* Explainer.md "Name Uniqueness": the first set is strongly-unique, each of the second
+   * conflicts with one of the first */
+  static const char *const unique[] = {"foo", "foo-bar", "[constructor]foo", "[method]foo.bar",
+                                       "[static]foo.baz", "foo:bar/baz"};
+  static const char *const clash[] = {"foo", "FOO", "foo-BAR", "[constructor]FOO", "[method]foo.BAR",
+                                      "[static]foo.bar", "[method]foo.baz", "[method]foo.foo",
+                                      "[static]foo-BAR.FOO-bar", "foo:bar/BAZ"};
+  cmc_arena arena = {0};
+  for (size_t i = 0; i < 6; i++)
+    for (size_t k = 0; k < 6; k++) {
+      CHECK(cmc_parse_name(unique[i], &a, why, sizeof why) && cmc_parse_name(unique[k], &b, why, sizeof why));
+      CHECK(cmc_names_conflict(&a, &b) == (i == k));
+      CHECK((strcmp(cmc_name_key(&a, &arena), cmc_name_key(&b, &arena)) == 0) == (i == k));
+    }
+  for (size_t i = 0; i < 10; i++) {
+    int hits = 0;
+    CHECK(cmc_parse_name(clash[i], &a, why, sizeof why));
+    for (size_t k = 0; k < 6; k++) {
+      CHECK(cmc_parse_name(unique[k], &b, why, sizeof why));
+      hits += cmc_names_conflict(&a, &b);
+      hits += strcmp(cmc_name_key(&a, &arena), cmc_name_key(&b, &arena)) == 0;
+    }
+    if (hits != 2) fprintf(stderr, "name %s: %d\n", clash[i], hits);
+    CHECK(hits == 2);
+  }
+  cmc_arena_free(&arena);
 }
 
 static int validate_files(int argc, char **argv) {
