@@ -41,7 +41,8 @@ directives  one row per directive (plus one kind "file" row with outcome "error"
     expected        TEXT     expected result (values shown as "(i32:1, f32:nan:canonical)" or an
                              error kind); values only for non-passing directives
     actual          TEXT     what the engine did (values, error kind, "accepted"); values only
-                             for non-passing directives
+                             for non-passing directives; "invalid|malformed" when the engine
+                             cannot tell those kinds apart (node's JS API: one CompileError)
     message         TEXT     the engine's (or front-end's) message, or the failure detail
     message_match   INTEGER  1/0: expected error text found in the message; NULL: no text
     reason          TEXT     reason of a skip / xfail / not_run / error
