@@ -110,3 +110,35 @@ def test_real_runs_node_vs_fake_accept(tmp_path):
     assert [int(r[0]) for r in rows] == invalid
     assert all(r[1:4] == ["assert_invalid", "pass", "fail"] for r in rows)
     assert f"{len(invalid)} of {len(commands)} directives differ" in out.stdout
+
+
+def test_ref_against_a_deliberately_broken_expectation(tmp_path, monkeypatch):
+    """ref on i32.wast twice: the second time an expectations file (deliberately wrong) lists
+    two directives that pass as expected failures, so they become xpass; `harness diff`
+    shows exactly those two."""
+    import argparse
+    import json
+    from harness import cmd_run, expectations
+    from harness.report import suites_root
+    path = suites_root() / "core" / "i32.wast"
+    subprocess.run(["wast2json", str(path), "-o", str(tmp_path / "x.json")], check=True)
+    commands = json.loads((tmp_path / "x.json").read_text())["commands"]
+    broken = [next(c["line"] for c in commands if c["type"] == "assert_return"),
+              next(c["line"] for c in commands if c["type"] == "assert_trap")]
+    dbfile = tmp_path / "r.sqlite"
+    parser = argparse.ArgumentParser()
+    cmd_run.configure(parser)
+    argv = ["--engine", "ref", "--suite", "core", "--files", "i32.wast", "--db", str(dbfile), "--quiet"]
+    assert cmd_run.main(parser.parse_args(argv)) == 0
+    fake_root = tmp_path / "root"
+    (fake_root / "suites" / "expectations").mkdir(parents=True)
+    (fake_root / "suites" / "expectations" / "ref.toml").write_text("".join(
+        f'[[expect]]\nsuite = "core"\nfile = "i32.wast:{line}"\nstatus = "xfail"\n'
+        f'reason = "deliberately wrong expectation"\n\n' for line in broken))
+    monkeypatch.setattr(expectations, "ROOT", fake_root)
+    assert cmd_run.main(parser.parse_args(argv)) == 1        # two xpass
+    out = run_cli("1", "2", "--db", str(dbfile))
+    assert out.returncode == 1, out.stderr
+    rows = [ln.split() for ln in out.stdout.splitlines() if ln.strip()[:1].isdigit()]
+    assert [(int(r[0]), r[2], r[3]) for r in rows] == [(line, "pass", "xpass") for line in broken]
+    assert f"2 of {len(commands)} directives differ" in out.stdout
