@@ -24,6 +24,14 @@ def node(timeout: float = 10.0) -> WorkerEngine:
     return WorkerEngine("node", ["node", *flags, str(HERE / "node_worker.js")], timeout=timeout)
 
 
+def jco(timeout: float = 10.0) -> WorkerEngine:
+    """Components through jco (transpile to JS + core Wasm) on node: jco_worker.mjs."""
+    flags = NODE_FLAGS + os.environ.get("CMREF_NODE_FLAGS", "").split()
+    if not (ROOT / "tools" / "node_modules" / "jco-transpile-engine").exists():
+        raise EngineUnavailable("engine jco: tools/node_modules is not installed (run `make setup`)")
+    return WorkerEngine("jco", ["node", *flags, str(HERE / "jco_worker.mjs")], timeout=timeout)
+
+
 def ref(timeout: float = 10.0) -> WorkerEngine:
     exe = ROOT / "build" / "cmref"
     if not exe.exists():
@@ -53,6 +61,7 @@ def wasmtime(timeout: float = 10.0) -> Engine:
 
 ENGINES: dict[str, Callable[..., Engine]] = {
     "node": node,
+    "jco": jco,
     "ref": ref,
     "ref-sanitize": ref_sanitize,
     "wasmtime": wasmtime,
