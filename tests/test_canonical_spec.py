@@ -120,3 +120,181 @@ def test_transcoding_matches_definitions_py(mode):
         if answer != want:
             mismatches.append(f"{src_enc}->{dst_enc} {s!r}: C `{answer}` spec `{want}`")
     assert not mismatches, "\n".join(mismatches[:10])
+
+
+# ---- store/load of random values of random types -------------------------------------------
+
+PRIMS = ["bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64", "char",
+         "string"]
+INT_RANGES = {"s8": (-128, 127), "u8": (0, 255), "s16": (-2**15, 2**15 - 1), "u16": (0, 2**16 - 1),
+              "s32": (-2**31, 2**31 - 1), "u32": (0, 2**32 - 1), "s64": (-2**63, 2**63 - 1),
+              "u64": (0, 2**64 - 1)}
+
+
+def random_type(d, rng: random.Random, depth: int = 0):
+    """(expression, spec type, value generator) of a random value type."""
+    kind = rng.choice(PRIMS + ["prim"] * 4 if depth > 2 else
+                      PRIMS + ["list", "fix", "rec", "tup", "var", "opt", "res", "flags", "enum"] * 2)
+    if kind == "prim":
+        kind = rng.choice(PRIMS)
+    if kind in PRIMS:
+        return kind, prim_type(d, kind), lambda: prim_value(rng, kind)
+    if kind in ("list", "fix", "opt"):
+        e, et, ev = random_type(d, rng, depth + 1)
+        if kind == "opt":
+            def gen():
+                if rng.random() < 0.3:
+                    return None, {"type": "option", "value": None}
+                s, j = ev()
+                return {"some": s}, {"type": "option", "value": j}
+            return f"opt({e})", d.OptionType(et), lambda: wrap_opt(gen())
+        n = rng.randint(1, 4) if kind == "fix" else None
+
+        def gen_list():
+            vals = [ev() for _ in range(n if n else rng.randint(0, 4))]
+            return [v for v, _ in vals], {"type": "list", "value": [j for _, j in vals]}
+        expr = f"fix({e},{n})" if n else f"list({e})"
+        return expr, d.ListType(et, n), gen_list
+    if kind in ("rec", "tup"):
+        members = [random_type(d, rng, depth + 1) for _ in range(rng.randint(1, 4))]
+        expr = f"{kind}({','.join(m[0] for m in members)})"
+        if kind == "rec":
+            t = d.RecordType([d.FieldType(f"f{i}", m[1]) for i, m in enumerate(members)])
+        else:
+            t = d.TupleType([m[1] for m in members])
+
+        def gen_rec():
+            vals = [m[2]() for m in members]
+            if kind == "rec":
+                return ({f"f{i}": v for i, (v, _) in enumerate(vals)},
+                        {"type": "record", "value": [[f"f{i}", j] for i, (_, j) in enumerate(vals)]})
+            return ({str(i): v for i, (v, _) in enumerate(vals)},
+                    {"type": "tuple", "value": [j for _, j in vals]})
+        return expr, t, gen_rec
+    if kind in ("var", "res"):
+        n = 2 if kind == "res" else rng.randint(1, 5)
+        cases = [None if rng.random() < 0.3 else random_type(d, rng, depth + 1) for _ in range(n)]
+        expr = f"{kind}({','.join('_' if c is None else c[0] for c in cases)})"
+        if kind == "res":
+            t = d.ResultType(None if cases[0] is None else cases[0][1],
+                             None if cases[1] is None else cases[1][1])
+            labels = ["ok", "error"]
+        else:
+            t = d.VariantType([d.CaseType(f"f{i}", None if c is None else c[1])
+                               for i, c in enumerate(cases)])
+            labels = [f"f{i}" for i in range(n)]
+
+        def gen_var():
+            i = rng.randrange(n)
+            c = cases[i]
+            v, j = (None, None) if c is None else c[2]()
+            if kind == "res":
+                return {labels[i]: v}, {"type": "result", "value": {["Ok", "Err"][i]: j}}
+            out = {"case": f"f{i}"}
+            if c is not None:
+                out["payload"] = j
+            return {labels[i]: v}, {"type": "variant", "value": out}
+        return expr, t, gen_var
+    n = rng.randint(1, 32) if kind == "flags" else rng.choice([1, 2, 3, 255, 256, 257, 300])
+    labels = [f"f{i}" for i in range(n)]
+    if kind == "flags":
+        def gen_flags():
+            on = [rng.random() < 0.5 for _ in labels]
+            return ({l: b for l, b in zip(labels, on)},
+                    {"type": "flags", "value": [l for l, b in zip(labels, on) if b]})
+        return f"flags({n})", d.FlagsType(labels), gen_flags
+
+    def gen_enum():
+        i = rng.randrange(n)
+        return {labels[i]: None}, {"type": "enum", "value": labels[i]}
+    return f"enum({n})", d.EnumType(labels), gen_enum
+
+
+def wrap_opt(pair):
+    v, j = pair
+    return ({"none": None} if v is None else v), j
+
+
+def prim_type(d, name):
+    return {"bool": d.BoolType, "s8": d.S8Type, "u8": d.U8Type, "s16": d.S16Type,
+            "u16": d.U16Type, "s32": d.S32Type, "u32": d.U32Type, "s64": d.S64Type,
+            "u64": d.U64Type, "f32": d.F32Type, "f64": d.F64Type, "char": d.CharType,
+            "string": d.StringType}[name]()
+
+
+def prim_value(rng: random.Random, name: str):
+    import struct
+    if name == "bool":
+        b = rng.random() < 0.5
+        return b, {"type": "bool", "value": b}
+    if name in INT_RANGES:
+        lo, hi = INT_RANGES[name]
+        v = rng.choice([lo, hi, 0, rng.randint(lo, hi)])
+        return v, {"type": name, "value": str(v)}
+    if name == "f32":
+        bits = rng.choice([0, 0x80000000, 0x3f800000, 0x7f800000, rng.getrandbits(31)])
+        return (struct.unpack("<f", struct.pack("<I", bits))[0],
+                {"type": "f32", "value": str(bits)})
+    if name == "f64":
+        bits = rng.choice([0, 0x3ff0000000000000, 0xfff0000000000000, rng.getrandbits(62)])
+        return (struct.unpack("<d", struct.pack("<Q", bits))[0],
+                {"type": "f64", "value": str(bits)})
+    if name == "char":
+        c = rng.choice(rng.choice(POOLS))
+        return c, {"type": "char", "value": c}
+    s = random_string(rng)[:12]
+    return (s, "utf8", len(s.encode())), {"type": "string", "value": s}
+
+
+def spec_store_value(d, t, v):
+    mem = d.MemInst(bytearray(65536), "i32")
+    state = {"next": 1024, "log": []}
+
+    def realloc(old, old_size, align, size):
+        state["log"].append((old, old_size, align, size))
+        p = (state["next"] + align - 1) // align * align
+        if p + size <= len(mem.bytes):
+            if old:
+                n = min(old_size, size)
+                mem.bytes[p:p + n] = mem.bytes[old:old + n]
+            state["next"] = p + size
+        return p
+
+    class Inst:
+        may_leave = True
+
+    cx = d.LiftLowerContext(d.LiftLowerOptions("utf8", mem, realloc), Inst())
+    cx.reallocate = realloc
+    d.store(cx, v, t, 256)
+    return bytes(mem.bytes[:4096]), state["log"]
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
+def test_store_load_matches_definitions_py():
+    import json
+    d = load_spec()
+    d.DETERMINISTIC_PROFILE = True
+    rng = random.Random(11)
+    cases = []
+    while len(cases) < 300:
+        expr, t, gen = random_type(d, rng)
+        if d.elem_size(t, "i32") > 700:
+            continue
+        v, j = gen()
+        cases.append((expr, t, v, j))
+    lines = "".join(f"{expr} {json.dumps(j)}\n" for expr, _, _, j in cases)
+    done = subprocess.run([str(BINARY), "--values"], input=lines, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    answers = done.stdout.splitlines()
+    assert len(answers) == len(cases)
+    bad = []
+    for (expr, t, v, j), answer in zip(cases, answers):
+        data, log = spec_store_value(d, t, v)
+        want = f"{data.hex()} " + "".join(f"{a},{b},{c},{e};" for a, b, c, e in log)
+        hexpart, logpart, back = answer.split(" ", 2)
+        if f"{hexpart} {logpart}" != want:
+            bad.append(f"{expr} {json.dumps(j)}: memory or reallocs differ")
+        elif json.loads(back) != j:
+            bad.append(f"{expr}: loaded {back} != stored {json.dumps(j)}")
+    assert not bad, "\n".join(bad[:8])

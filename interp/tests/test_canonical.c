@@ -901,7 +901,124 @@ static int transcode_mode(bool spec_only) {
   return 0;
 }
 
+/* `--values`: one case per stdin line, `TYPE JSON`: TYPE a type expression (below), JSON a
+ * value of it in the harness schema. The value is stored at 256 (bump realloc from 1024) and
+ * loaded back; the answer is `HEX REALLOCS JSON`: memory bytes 0..4096, the realloc calls and
+ * the loaded value. tests/test_canonical_spec.py compares it with definitions.py.
+ *   t := bool|s8|u8|s16|u16|s32|u32|s64|u64|f32|f64|char|string | list(t) | fix(t,N)
+ *      | rec(t,...) | tup(t,...) | var(c,...) | opt(t) | res(c,c) | flags(N) | enum(N)
+ *   c := t | _          (labels are f0, f1, ... in order) */
+static const char *const label_names[] = {
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13",
+    "f14", "f15", "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26",
+    "f27", "f28", "f29", "f30", "f31"};
+
+static cmc_tid parse_type(fixture *f, const char **p);
+
+static uint32_t parse_members(fixture *f, const char **p, cmc_field **out, bool cases) {
+  cmc_field *fs = cma_heap_alloc(&f->heap, 32 * sizeof *fs);
+  uint32_t n = 0;
+  while (**p && **p != ')' && n < 32) {
+    if (**p == ',') (*p)++;
+    cmc_tid t = CMC_NONE;
+    if (cases && **p == '_') (*p)++;
+    else t = parse_type(f, p);
+    fs[n] = (cmc_field){label_names[n], t};
+    n++;
+  }
+  if (**p == ')') (*p)++;
+  *out = fs;
+  return n;
+}
+
+static cmc_tid parse_type(fixture *f, const char **p) {
+  static const struct { const char *name; uint8_t code; } prims[] = {
+      {"bool", CMC_BOOL}, {"s8", CMC_S8}, {"u8", CMC_U8}, {"s16", CMC_S16}, {"u16", CMC_U16},
+      {"s32", CMC_S32}, {"u32", CMC_U32}, {"s64", CMC_S64}, {"u64", CMC_U64}, {"f32", CMC_F32},
+      {"f64", CMC_F64}, {"char", CMC_CHAR}, {"string", CMC_STRING}};
+  char word[16];
+  size_t n = 0;
+  while ((*p)[n] && !strchr("(,) ", (*p)[n]) && n < sizeof word - 1) n++;
+  memcpy(word, *p, n);
+  word[n] = 0;
+  *p += n;
+  for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+    if (strcmp(word, prims[i].name) == 0) return prim(prims[i].code);
+  if (**p != '(') return CMC_NONE;
+  (*p)++;
+  cmc_types *t = &f->types;
+  cmc_field *fs = NULL;
+  if (strcmp(word, "list") == 0 || strcmp(word, "opt") == 0) {
+    cmc_tid e = parse_type(f, p);
+    (*p)++; /* ) */
+    return mk(t, word[0] == 'l' ? CMC_T_LIST : CMC_T_OPTION, e, CMC_NONE, NULL, 0, 0);
+  }
+  if (strcmp(word, "fix") == 0) {
+    cmc_tid e = parse_type(f, p);
+    (*p)++; /* , */
+    uint32_t len = (uint32_t)strtoul(*p, (char **)p, 10);
+    (*p)++; /* ) */
+    return mk(t, CMC_T_FIXLIST, e, CMC_NONE, NULL, 0, len);
+  }
+  if (strcmp(word, "flags") == 0 || strcmp(word, "enum") == 0) {
+    uint32_t len = (uint32_t)strtoul(*p, (char **)p, 10);
+    (*p)++;
+    fs = cma_heap_alloc(&f->heap, (len + 1) * sizeof *fs);
+    for (uint32_t i = 0; i < len; i++) {
+      char *name = cma_heap_alloc(&f->heap, 12);
+      snprintf(name, 12, "f%u", i);
+      fs[i] = (cmc_field){name, CMC_NONE};
+    }
+    return mk(t, word[0] == 'f' ? CMC_T_FLAGS : CMC_T_ENUM, CMC_NONE, CMC_NONE, fs, len, 0);
+  }
+  if (strcmp(word, "res") == 0) {
+    uint32_t k = parse_members(f, p, &fs, true);
+    return mk(t, CMC_T_RESULT, k > 0 ? fs[0].type : CMC_NONE, k > 1 ? fs[1].type : CMC_NONE, NULL, 0, 0);
+  }
+  bool cases = strcmp(word, "var") == 0;
+  uint32_t k = parse_members(f, p, &fs, cases);
+  cmc_tkind kind = cases ? CMC_T_VARIANT : strcmp(word, "rec") == 0 ? CMC_T_RECORD : CMC_T_TUPLE;
+  if (kind == CMC_T_TUPLE)
+    for (uint32_t i = 0; i < k; i++) fs[i].name = NULL;
+  return mk(t, kind, CMC_NONE, CMC_NONE, fs, k, 0);
+}
+
+static int values_mode(void) {
+  static char line[1 << 16];
+  while (fgets(line, sizeof line, stdin)) {
+    fixture f;
+    fixture_init(&f, CMA_UTF8);
+    const char *p = line;
+    cmc_tid t = parse_type(&f, &p);
+    json_error_t je;
+    json_t *j = json_loads(p, JSON_DECODE_ANY, &je);
+    cma_val v, w;
+    if (t == CMC_NONE || !j || !cma_val_from_json(&f.types, t, j, &f.heap, &v, &f.err)) {
+      printf("error %s\n", f.err.message);
+    } else if (!cma_store_value(&f.cx, &v, t, 256) || !cma_load_value(&f.cx, 256, t, &w)) {
+      printf("trap %s\n", f.err.message);
+    } else {
+      for (int i = 0; i < 4096; i++) printf("%02x", f.mem.data[i]);
+      printf(" ");
+      for (int c = 0; c < f.mem.calls && c < 16; c++)
+        printf("%llu,%llu,%llu,%llu;", (unsigned long long)f.mem.log[c][0],
+               (unsigned long long)f.mem.log[c][1], (unsigned long long)f.mem.log[c][2],
+               (unsigned long long)f.mem.log[c][3]);
+      json_t *back = cma_val_to_json(&f.types, t, &w);
+      char *text = back ? json_dumps(back, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+      printf(" %s\n", text ? text : "null");
+      free(text);
+      json_decref(back);
+    }
+    json_decref(j);
+    fflush(stdout);
+    fixture_free(&f);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--values") == 0) return values_mode();
   if (argc > 1 && strcmp(argv[1], "--transcode") == 0) return transcode_mode(false);
   if (argc > 1 && strcmp(argv[1], "--transcode-spec-path") == 0) return transcode_mode(true);
   test_numbers();
