@@ -269,6 +269,45 @@ static bool global_section(decoder *d) {
   return true;
 }
 
+static int name_cmp(const char *a, uint32_t alen, const char *b, size_t blen) {
+  if (alen != blen) return alen < blen ? -1 : 1;
+  return memcmp(a, b, alen);
+}
+
+static int export_ptr_cmp(const void *x, const void *y) {
+  const cm_export *a = *(const cm_export *const *)x, *b = *(const cm_export *const *)y;
+  int c = name_cmp(a->name.str, a->name.len, b->name.str, b->name.len);
+  return c ? c : (a < b ? -1 : a > b);
+}
+
+/* Fills m->exports_by_name (see module.h). */
+static bool index_exports(cm_module *m, cm_error *err) {
+  const cm_export **ptrs = alloc_array(m->nexports, sizeof *ptrs);
+  m->exports_by_name = alloc_array(m->nexports, sizeof(uint32_t));
+  if (!ptrs || !m->exports_by_name) {
+    free(ptrs);
+    return cm_error_set(err, CMREF_INTERNAL, "out of memory");
+  }
+  for (uint32_t i = 0; i < m->nexports; i++) ptrs[i] = &m->exports[i];
+  qsort(ptrs, m->nexports, sizeof *ptrs, export_ptr_cmp);
+  for (uint32_t i = 0; i < m->nexports; i++) m->exports_by_name[i] = (uint32_t)(ptrs[i] - m->exports);
+  free(ptrs);
+  return true;
+}
+
+const cm_export *cm_module_find_export(const cm_module *m, const char *name, size_t len) {
+  size_t lo = 0, hi = m->exports_by_name ? m->nexports : 0;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const cm_export *e = &m->exports[m->exports_by_name[mid]];
+    int c = name_cmp(e->name.str, e->name.len, name, len);
+    if (c == 0) return e;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
 static bool export_section(decoder *d) {
   cm_module *m = d->m;
   if (!read_len(&d->r, &m->nexports, d->err)) return false;
@@ -282,7 +321,7 @@ static bool export_section(decoder *d) {
     ex->kind = (cm_externkind)kind;
     if (!cm_read_u32(&d->r, &ex->index, d->err)) return false;
   }
-  return true;
+  return index_exports(m, d->err);
 }
 
 static bool start_section(decoder *d) {
@@ -428,12 +467,15 @@ static bool custom_section(decoder *d) {
   cm_module *m = d->m;
   cm_name name;
   if (!read_name(&d->r, &name, d->err)) return false;
-  cm_custom *grown = realloc(m->customs, ((size_t)m->ncustoms + 1) * sizeof *grown);
-  if (!grown) {
-    free(name.str);
-    return cm_error_set(d->err, CMREF_INTERNAL, "out of memory");
+  if ((m->ncustoms & (m->ncustoms - 1)) == 0) { /* 0, 1, 2, 4 ...: grow geometrically */
+    size_t cap = m->ncustoms ? (size_t)m->ncustoms * 2 : 1;
+    cm_custom *grown = realloc(m->customs, cap * sizeof *grown);
+    if (!grown) {
+      free(name.str);
+      return cm_error_set(d->err, CMREF_INTERNAL, "out of memory");
+    }
+    m->customs = grown;
   }
-  m->customs = grown;
   cm_custom *c = &m->customs[m->ncustoms++];
   c->name = name;
   c->offset = cm_reader_offset(&d->r);
@@ -575,6 +617,7 @@ void cm_module_free(cm_module *m) {
   for (uint32_t i = 0; i < m->ncustoms; i++) free(m->customs[i].name.str);
   free(m->customs);
   for (int k = 0; k < 5; k++) free(m->imports_of_kind[k]);
+  free(m->exports_by_name);
   free(m->bytes);
   free(m);
 }

@@ -250,10 +250,8 @@ cm_instance *cm_core_instantiate(cm_store *s, const cm_module *m, const cm_exter
 }
 
 bool cm_instance_export(const cm_instance *inst, const char *name, size_t len, cm_extern *out) {
-  const cm_module *m = inst->module;
-  for (uint32_t i = 0; i < m->nexports; i++) {
-    const cm_export *ex = &m->exports[i];
-    if (ex->name.len != len || memcmp(ex->name.str, name, len) != 0) continue;
+  const cm_export *ex = cm_module_find_export(inst->module, name, len);
+  if (ex) {
     out->kind = ex->kind;
     switch (ex->kind) {
     case CM_EXTERN_FUNC: out->u.func = inst->funcs[ex->index]; break;

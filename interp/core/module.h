@@ -242,6 +242,9 @@ typedef struct cm_module {
   /* (added) imports_of_kind[k][i]: position in imports[] of the i-th import of kind k, so
    * that the index-space accessors below are O(1). Filled by the decoder. */
   uint32_t *imports_of_kind[5];
+
+  /* (added) export indices sorted by name (length, then bytes): cm_module_find_export. */
+  uint32_t *exports_by_name;
 } cm_module;
 
 /* ---- Index spaces (imports first, then definitions) ------------------------------------ */
@@ -260,6 +263,9 @@ const cm_tabletype *cm_module_table_type(const cm_module *m, uint32_t tableidx);
 const cm_memtype *cm_module_mem_type(const cm_module *m, uint32_t memidx);
 const cm_globaltype *cm_module_global_type(const cm_module *m, uint32_t globalidx);
 const cm_tagtype *cm_module_tag_type(const cm_module *m, uint32_t tagidx);
+
+/* The export named name (len bytes), or NULL; O(log n). (added) */
+const cm_export *cm_module_find_export(const cm_module *m, const char *name, size_t len);
 
 /* ---- Decoder (decode.c, spec 5 "Binary Format") ---------------------------------------- */
 
