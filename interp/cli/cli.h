@@ -12,6 +12,9 @@ int cli_worker(void);
 unsigned char *cli_read_file(const char *path, size_t *len);
 
 /* run_component.c: `cmref run` of a component (WAVE arguments and results) */
-int cli_run_component(const char *path, const unsigned char *bytes, size_t len, const char *call);
+int cli_run_component(const char *path, const unsigned char *bytes, size_t len, int argc,
+                      char **argv);
+/* info.c: `cmref info COMPONENT.wasm` */
+int cli_info(const char *path);
 
 #endif

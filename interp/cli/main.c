@@ -1,7 +1,9 @@
 /* cmref: the command-line interface.
  *   cmref version
  *   cmref validate FILE.wasm
- *   cmref run FILE.wasm --invoke 'name(args)'
+ *   cmref run FILE.wasm --invoke 'name(args)' [--with NAME=F.wasm] [--trace] [--deny FUNC]
+ *             [--fuel N] [--max-memory BYTES]
+ *   cmref info COMPONENT.wasm  (imports and exports with their types: interp/cli/info.c)
  *   cmref worker           (the harness's JSON-lines protocol on stdin/stdout)
  *   cmref wit [--json] PATH  (WIT packages: interp/cli/wit_cmd.c)
  */
@@ -17,7 +19,9 @@ static int usage(void) {
   fprintf(stderr,
           "usage: cmref version\n"
           "       cmref validate FILE.wasm\n"
-          "       cmref run FILE.wasm --invoke 'name(args)'\n"
+          "       cmref run FILE.wasm --invoke 'name(args)' [--with NAME=OTHER.wasm]... [--trace]\n"
+          "                 [--deny FUNC] [--fuel N] [--max-memory BYTES]\n"
+          "       cmref info COMPONENT.wasm\n"
           "       cmref worker\n"
           "       cmref wit [--json] [--features F,G] [--all-features] PATH\n");
   return 2;
@@ -32,6 +36,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "validate") == 0 && argc == 3) return cli_validate(argv[2]);
   if (strcmp(cmd, "run") == 0 && argc >= 3) return cli_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "info") == 0 && argc == 3) return cli_info(argv[2]);
   if (strcmp(cmd, "worker") == 0) return cli_worker();
   if (strcmp(cmd, "wit") == 0) return cli_wit(argc - 1, argv + 1);
   return usage();

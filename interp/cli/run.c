@@ -208,7 +208,7 @@ int cli_run(int argc, char **argv) {
     return 1;
   }
   if (cmc_comp_is_component(bytes, len)) {
-    int crc = cli_run_component(path, bytes, len, call);
+    int crc = cli_run_component(path, bytes, len, argc, argv);
     free(bytes);
     return crc;
   }

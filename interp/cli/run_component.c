@@ -1,430 +1,303 @@
-/* `cmref run COMPONENT.wasm --invoke 'name(args)'`: arguments and results in WAVE, the value
- * text format of wasmtime's --invoke (https://github.com/bytecodealliance/wasm-tools,
- * crates/wasm-wave). WAVE text is read by the export's parameter types into the harness's
- * JSON value schema (harness/engines/PROTOCOL.md), which the canonical ABI reads; results
- * come back the same way. Resources cannot be written in WAVE and are refused. */
+/* `cmref run COMPONENT.wasm --invoke 'name(args)' [options]`: arguments and results in WAVE
+ * (wave.c), the value text format of wasmtime's --invoke.
+ *   --with NAME=OTHER.wasm  instantiates OTHER (its own imports satisfied by further --with
+ *                           flags, recursively) and supplies it for import NAME
+ *   --trace                 one indented line per component boundary crossing on stderr
+ *   --deny FUNC             a test policy: calls of component functions named FUNC trap
+ *   --fuel N                core execution budget (each call and loop iteration costs 1)
+ *   --max-memory BYTES      no linear memory may grow beyond BYTES */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/wave.h"
 #include "component/instantiate.h"
 #include "component/types.h"
 
-#define MAX_DEPTH 100
+#define MAX_WITH 64
+#define MAX_NAMES 4096
 
-typedef struct wave {
-  const char *p;
-  cmc_types *types;
-  char err[200];
-} wave;
+typedef struct with_arg {
+  const char *name, *path;
+  int def, inst; /* -1 until loaded / instantiated */
+  int state;     /* 0 not started, 1 instantiating (cycle check), 2 done */
+} with_arg;
 
-static json_t *parse(wave *w, cmc_tid t, unsigned depth);
+/* names of function instances and component instances, for the trace */
+typedef struct label {
+  const void *p;
+  char *name;
+} label;
 
-static void skip_ws(wave *w) {
-  while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r') w->p++;
+typedef struct run_opts {
+  const char *call;
+  with_arg with[MAX_WITH];
+  int nwith;
+  bool trace;
+  const char *deny;
+  unsigned long long fuel;
+  bool has_fuel;
+  unsigned long long max_memory;
+  bool has_max_memory;
+  label labels[MAX_NAMES];
+  int nlabels;
+} run_opts;
+
+static const char *label_of(const run_opts *o, const void *p, const char *dflt) {
+  for (int i = 0; i < o->nlabels; i++)
+    if (o->labels[i].p == p) return o->labels[i].name;
+  return dflt;
 }
 
-static json_t *fail(wave *w, const char *what) {
-  if (!w->err[0]) snprintf(w->err, sizeof w->err, "expected %s at `%.20s`", what, w->p);
-  return NULL;
+static void add_label(run_opts *o, const void *p, const char *a, const char *b) {
+  if (o->nlabels >= MAX_NAMES || label_of(o, p, NULL)) return;
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *s = malloc(n);
+  if (!s) return;
+  snprintf(s, n, "%s%s%s", a, *a && *b ? "." : "", b);
+  o->labels[o->nlabels++] = (label){p, s};
 }
 
-static bool eat(wave *w, char c) {
-  skip_ws(w);
-  if (*w->p != c) return false;
-  w->p++;
-  return true;
-}
-
-/* a label (kebab-case name), NUL-terminated into buf */
-static bool label(wave *w, char *buf, size_t n) {
-  skip_ws(w);
-  size_t i = 0;
-  if (*w->p == '%') w->p++; /* %-escaped keywords */
-  while ((*w->p == '-' || (*w->p >= 'a' && *w->p <= 'z') || (*w->p >= 'A' && *w->p <= 'Z') ||
-          (*w->p >= '0' && *w->p <= '9')) && i + 1 < n)
-    buf[i++] = *w->p++;
-  buf[i] = 0;
-  return i > 0;
-}
-
-static json_t *typed(const char *type, json_t *v) {
-  return v ? json_pack("{s:s, s:o}", "type", type, "value", v) : NULL;
-}
-
-static void put_utf8(char *o, size_t *n, uint32_t c) {
-  if (c < 0x80) o[(*n)++] = (char)c;
-  else if (c < 0x800) { o[(*n)++] = (char)(0xC0 | c >> 6); o[(*n)++] = (char)(0x80 | (c & 0x3F)); }
-  else if (c < 0x10000) {
-    o[(*n)++] = (char)(0xE0 | c >> 12);
-    o[(*n)++] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[(*n)++] = (char)(0x80 | (c & 0x3F));
-  } else {
-    o[(*n)++] = (char)(0xF0 | c >> 18);
-    o[(*n)++] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[(*n)++] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[(*n)++] = (char)(0x80 | (c & 0x3F));
+/* Names the functions exported by an instance (and nested instances) and their instances. */
+static void label_instance(run_opts *o, const cmi_inst *ci, const char *prefix, unsigned depth) {
+  if (!ci || depth > 8) return;
+  for (uint32_t i = 0; i < ci->n; i++) {
+    const cmi_item *it = &ci->items[i];
+    if (it->sort == CMC_SORT_FUNC && it->u.func) {
+      add_label(o, it->u.func, prefix, ci->names[i]);
+      if (it->u.func->inst) add_label(o, it->u.func->inst, *prefix ? prefix : "root", "");
+    } else if (it->sort == CMC_SORT_INSTANCE) {
+      size_t n = strlen(prefix) + strlen(ci->names[i]) + 2;
+      char *sub = malloc(n);
+      if (!sub) return;
+      snprintf(sub, n, "%s%s%s", prefix, *prefix ? "/" : "", ci->names[i]);
+      label_instance(o, it->u.inst, sub, depth + 1);
+      free(sub);
+    }
   }
 }
 
-/* a quoted string or char with WAVE escapes (\n \t \r \\ \" \' \u{X}) */
-static json_t *quoted(wave *w, char q) {
-  skip_ws(w);
-  if (*w->p != q) return fail(w, q == '"' ? "a string" : "a char");
-  w->p++;
-  size_t cap = strlen(w->p) + 1, n = 0;
-  char *o = malloc(cap);
-  if (!o) return fail(w, "memory");
-  while (*w->p && *w->p != q) {
-    if (*w->p != '\\') {
-      o[n++] = *w->p++;
-      continue;
-    }
-    w->p++;
-    char c = *w->p++;
-    if (c == 'n') o[n++] = '\n';
-    else if (c == 't') o[n++] = '\t';
-    else if (c == 'r') o[n++] = '\r';
-    else if (c == '\\' || c == '"' || c == '\'') o[n++] = c;
-    else if (c == 'u' && *w->p == '{') {
-      char *end;
-      unsigned long cp = strtoul(w->p + 1, &end, 16);
-      if (*end != '}' || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        free(o);
-        return fail(w, "a valid \\u{...} escape");
-      }
-      put_utf8(o, &n, (uint32_t)cp);
-      w->p = end + 1;
+/* ---- the interception hook: trace and deny ---- */
+
+static void print_vals(const cma_functype *ft, const cma_vals *vs, bool results) {
+  for (uint32_t i = 0; i < vs->n; i++) {
+    cmc_tid t = results ? ft->result : ft->params[i].type;
+    json_t *j = cma_val_to_json(ft->types, t, &vs->v[i]);
+    if (i) fputs(", ", stderr);
+    if (j) wave_print(stderr, ft->types, t, j);
+    json_decref(j);
+  }
+}
+
+static int hook(void *env, const cmref_crossing *c, char *msg, size_t n) {
+  run_opts *o = env;
+  const char *fn = label_of(o, c->func, "<function>");
+  const char *base = strrchr(fn, '.') ? strrchr(fn, '.') + 1 : fn;
+  bool deny = c->event == CMREF_CROSS_CALL && o->deny &&
+              (strcmp(o->deny, fn) == 0 || strcmp(o->deny, base) == 0);
+  if (o->trace) {
+    fprintf(stderr, "%*s", 2 * (int)c->depth, "");
+    if (c->event == CMREF_CROSS_CALL) {
+      fprintf(stderr, "call %s -> %s(", c->caller ? label_of(o, c->caller, "<instance>") : "host", fn);
+      print_vals(c->functype, c->values, false);
+      fprintf(stderr, ")%s\n", deny ? " denied" : "");
+    } else if (c->event == CMREF_CROSS_RETURN) {
+      fprintf(stderr, "return %s", fn);
+      const cma_vals *vs = c->values;
+      if (vs->n) fputs(" = ", stderr);
+      print_vals(c->functype, vs, true);
+      fputc('\n', stderr);
     } else {
-      free(o);
-      return fail(w, "a valid escape");
+      fprintf(stderr, "trap %s: %s\n", fn, c->trap);
     }
   }
-  if (*w->p != q) {
-    free(o);
-    return fail(w, "a closing quote");
-  }
-  w->p++;
-  json_t *s = json_stringn(o, n);
-  free(o);
-  return s;
+  if (!deny) return 0;
+  snprintf(msg, n, "--deny %s (call of %s)", o->deny, fn);
+  return 1;
 }
 
-static json_t *number(wave *w, const cmc_type *ty) {
-  skip_ws(w);
-  char *end;
-  if (ty->prim == CMC_F32 || ty->prim == CMC_F64) {
-    double d;
-    if (strncmp(w->p, "nan", 3) == 0) { d = NAN; end = (char *)w->p + 3; }
-    else if (strncmp(w->p, "inf", 3) == 0) { d = INFINITY; end = (char *)w->p + 3; }
-    else if (strncmp(w->p, "-inf", 4) == 0) { d = -INFINITY; end = (char *)w->p + 4; }
-    else d = strtod(w->p, &end);
-    if (end == w->p) return fail(w, "a number");
-    w->p = end;
-    char buf[32];
-    if (ty->prim == CMC_F32) {
-      float f = (float)d;
-      uint32_t bits;
-      memcpy(&bits, &f, 4);
-      snprintf(buf, sizeof buf, "%" PRIu32, bits);
-    } else {
-      uint64_t bits;
-      memcpy(&bits, &d, 8);
-      snprintf(buf, sizeof buf, "%" PRIu64, bits);
-    }
-    return json_string(buf);
-  }
-  const char *start = w->p;
-  if (*w->p == '-' || *w->p == '+') w->p++;
-  while (*w->p >= '0' && *w->p <= '9') w->p++;
-  if (w->p == start) return fail(w, "an integer");
-  return json_stringn(start, (size_t)(w->p - start)); /* range checked by the ABI's reader */
-}
+/* ---- linking ---- */
 
-static json_t *seq(wave *w, char open, char close, const cmc_field *fields, uint32_t n, cmc_tid elem,
-                   bool named, unsigned depth) {
-  if (!eat(w, open)) return fail(w, open == '[' ? "`[`" : open == '(' ? "`(`" : "`{`");
-  json_t *a = json_array();
-  for (uint32_t i = 0; a; i++) {
-    if (eat(w, close)) {
-      if (fields && i != n) break;
-      return a;
-    }
-    if (i > 0 && !eat(w, ',')) break;
-    if (eat(w, close)) {
-      if (fields && i != n) break;
-      return a;
-    }
-    if (fields && i >= n) break;
-    if (named) {
-      char name[128];
-      if (!label(w, name, sizeof name) || strcmp(name, fields[i].name) != 0 || !eat(w, ':')) break;
-    }
-    json_t *v = parse(w, fields ? fields[i].type : elem, depth + 1);
-    if (!v) break;
-    if (named) v = json_pack("[s, o]", fields[i].name, v);
-    json_array_append_new(a, v);
-  }
-  json_decref(a);
-  return fail(w, "a well-formed sequence");
-}
-
-static int case_of(const cmc_type *ty, const char *name) {
-  for (uint32_t i = 0; i < ty->n; i++)
-    if (ty->fields[i].name && strcmp(ty->fields[i].name, name) == 0) return (int)i;
+static int fail_at(const char *path, cmref_errkind kind, const char *msg) {
+  fprintf(stderr, "cmref: %s: %s: %s\n", path, cmref_errkind_name(kind), msg);
   return -1;
 }
 
-/* case or case(payload) */
-static json_t *with_payload(wave *w, cmc_tid payload, unsigned depth, bool *has) {
-  *has = false;
-  if (payload == CMC_NONE) return json_null();
-  if (!eat(w, '(')) return fail(w, "`(` and a payload");
-  json_t *v = parse(w, payload, depth + 1);
-  if (v && !eat(w, ')')) {
-    json_decref(v);
-    return fail(w, "`)`");
+static int load(cmi_engine *e, const char *path, const unsigned char *bytes, size_t len) {
+  cmc_error cerr;
+  int def = cmi_load(e, bytes, len, NULL, &cerr);
+  if (def < 0) {
+    char msg[300];
+    cmc_error_copy(msg, sizeof msg, &cerr);
+    return fail_at(path, cerr.kind, msg);
   }
-  *has = v != NULL;
-  return v;
+  return def;
 }
 
-static json_t *parse_value(wave *w, cmc_tid t, unsigned depth) {
-  const cmc_type *ty = &w->types->v[t];
-  char name[128];
-  bool has;
-  switch (ty->kind) {
-  case CMC_T_PRIM:
-    if (ty->prim == CMC_BOOL) {
-      if (!label(w, name, sizeof name)) return fail(w, "a bool");
-      if (strcmp(name, "true") == 0) return json_true();
-      if (strcmp(name, "false") == 0) return json_false();
-      return fail(w, "true or false");
+static int instantiate(cmi_engine *e, run_opts *o, const char *path, const unsigned char *bytes,
+                       size_t len, int def);
+
+/* the --with flag named `name`, instantiated and registered under its name */
+static bool supply(cmi_engine *e, run_opts *o, with_arg *w) {
+  if (w->state == 2) return true;
+  if (w->state == 1) {
+    fprintf(stderr, "cmref: --with %s: the components import each other in a cycle\n", w->name);
+    return false;
+  }
+  w->state = 1;
+  size_t len;
+  unsigned char *bytes = cli_read_file(w->path, &len);
+  if (!bytes) {
+    fprintf(stderr, "cmref: cannot read %s\n", w->path);
+    return false;
+  }
+  if (!cmc_comp_is_component(bytes, len)) {
+    fprintf(stderr, "cmref: --with %s: %s is not a component\n", w->name, w->path);
+    free(bytes);
+    return false;
+  }
+  w->def = load(e, w->path, bytes, len);
+  w->inst = w->def < 0 ? -1 : instantiate(e, o, w->path, bytes, len, w->def);
+  free(bytes);
+  cm_error err = {0};
+  if (w->inst < 0) return false;
+  if (!cmi_register(e, w->inst, w->name, &err)) return fail_at(w->path, err.kind, err.message) == 0;
+  label_instance(o, cmi_instance(e, w->inst), w->name, 0);
+  w->state = 2;
+  return true;
+}
+
+/* Instantiates definition def after supplying those of its imports that --with names. */
+static int instantiate(cmi_engine *e, run_opts *o, const char *path, const unsigned char *bytes,
+                       size_t len, int def) {
+  cmc_comp_result res;
+  cmc_error cerr;
+  if (!cmc_comp_validate(bytes, len, NULL, &res, &cerr)) {
+    cmc_comp_free(&res);
+    return fail_at(path, cerr.kind, "invalid component");
+  }
+  bool ok = true;
+  for (uint32_t i = 0; ok && res.root && i < res.root->nimports; i++)
+    for (int k = 0; ok && k < o->nwith; k++)
+      if (strcmp(o->with[k].name, res.root->imports[i].name) == 0) ok = supply(e, o, &o->with[k]);
+  cmc_comp_free(&res);
+  if (!ok) return -1;
+  cm_error err = {0};
+  int inst = cmi_instantiate(e, def, &err);
+  if (inst < 0) return fail_at(path, err.kind, err.message);
+  return inst;
+}
+
+/* ---- options ---- */
+
+static bool parse_u64(const char *flag, const char *s, unsigned long long *out) {
+  char *end;
+  if (!s || !*s || *s == '-') goto bad;
+  *out = strtoull(s, &end, 10);
+  if (*end == 0) return true;
+bad:
+  fprintf(stderr, "cmref: %s takes a non-negative integer, got `%s`\n", flag, s ? s : "");
+  return false;
+}
+
+static bool parse_opts(int argc, char **argv, run_opts *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--trace") == 0) {
+      o->trace = true;
+      continue;
     }
-    if (ty->prim == CMC_STRING) return quoted(w, '"');
-    if (ty->prim == CMC_CHAR) return quoted(w, '\'');
-    return number(w, ty);
-  case CMC_T_LIST:
-  case CMC_T_FIXLIST: return seq(w, '[', ']', NULL, 0, ty->a, false, depth);
-  case CMC_T_TUPLE: return seq(w, '(', ')', ty->fields, ty->n, CMC_NONE, false, depth);
-  case CMC_T_RECORD: return seq(w, '{', '}', ty->fields, ty->n, CMC_NONE, true, depth);
-  case CMC_T_ENUM:
-  case CMC_T_VARIANT: {
-    if (!label(w, name, sizeof name)) return fail(w, "a case name");
-    int i = case_of(ty, name);
-    if (i < 0) return fail(w, "a known case");
-    if (ty->kind == CMC_T_ENUM) return json_string(name);
-    json_t *p = with_payload(w, ty->fields[i].type, depth, &has);
-    if (!p) return NULL;
-    return has ? json_pack("{s:s, s:o}", "case", name, "payload", p) : json_pack("{s:s}", "case", name);
-  }
-  case CMC_T_OPTION:
-    if (!label(w, name, sizeof name)) return fail(w, "some(...) or none");
-    if (strcmp(name, "none") == 0) return json_null();
-    if (strcmp(name, "some") != 0) return fail(w, "some(...) or none");
-    return with_payload(w, ty->a, depth, &has);
-  case CMC_T_RESULT: {
-    if (!label(w, name, sizeof name) || (strcmp(name, "ok") != 0 && strcmp(name, "err") != 0))
-      return fail(w, "ok or err");
-    bool ok = strcmp(name, "ok") == 0;
-    json_t *p = ok ? with_payload(w, ty->a, depth, &has) : with_payload(w, ty->b, depth, &has);
-    if (!p) return NULL;
-    return json_pack("{s:o}", ok ? "Ok" : "Err", p);
-  }
-  case CMC_T_FLAGS: {
-    if (!eat(w, '{')) return fail(w, "`{`");
-    json_t *a = json_array();
-    while (a && !eat(w, '}')) {
-      if (json_array_size(a) && !eat(w, ',')) break;
-      if (eat(w, '}')) return a;
-      if (!label(w, name, sizeof name) || case_of(ty, name) < 0) break;
-      json_array_append_new(a, json_string(name));
+    if (!v) {
+      fprintf(stderr, "cmref: unknown or incomplete option `%s`\n", a);
+      return false;
     }
-    if (a && w->p[-1] == '}') return a;
-    json_decref(a);
-    return fail(w, "flag names in `{...}`");
-  }
-  default: return fail(w, "a value of a type WAVE can write (no resources)");
-  }
-}
-
-static json_t *parse(wave *w, cmc_tid t, unsigned depth) {
-  if (depth > MAX_DEPTH) return fail(w, "less nesting");
-  return typed(cmc_type_desc(w->types, t), parse_value(w, t, depth));
-}
-
-/* ---- printing ---- */
-
-static void print_string(const char *s, size_t n, char q) {
-  putchar(q);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '\\' || c == (unsigned char)q) printf("\\%c", c);
-    else if (c == '\n') printf("\\n");
-    else if (c == '\t') printf("\\t");
-    else if (c == '\r') printf("\\r");
-    else if (c < 0x20) printf("\\u{%x}", c);
-    else putchar(c);
-  }
-  putchar(q);
-}
-
-static void print_float(const cmc_type *ty, const char *bits) {
-  double d;
-  if (ty->prim == CMC_F32) {
-    uint32_t b = (uint32_t)strtoul(bits, NULL, 10);
-    float f;
-    memcpy(&f, &b, 4);
-    d = f;
-  } else {
-    uint64_t b = strtoull(bits, NULL, 10);
-    memcpy(&d, &b, 8);
-  }
-  if (isnan(d)) printf("nan");
-  else if (isinf(d)) printf(d < 0 ? "-inf" : "inf");
-  else printf(ty->prim == CMC_F32 ? "%.9g" : "%.17g", d);
-}
-
-static void print(cmc_types *types, cmc_tid t, json_t *j, unsigned depth);
-
-static void print_seq(cmc_types *types, json_t *a, const cmc_field *fields, cmc_tid elem, bool named,
-                      const char *open, const char *close, unsigned depth) {
-  fputs(open, stdout);
-  for (size_t i = 0; i < json_array_size(a); i++) {
-    if (i) fputs(", ", stdout);
-    json_t *v = json_array_get(a, i);
-    if (named) {
-      printf("%s: ", fields[i].name);
-      v = json_array_get(v, 1);
+    i++;
+    if (strcmp(a, "--invoke") == 0) o->call = v;
+    else if (strcmp(a, "--deny") == 0) o->deny = v;
+    else if (strcmp(a, "--fuel") == 0) {
+      if (!parse_u64(a, v, &o->fuel)) return false;
+      o->has_fuel = true;
+    } else if (strcmp(a, "--max-memory") == 0) {
+      if (!parse_u64(a, v, &o->max_memory)) return false;
+      o->has_max_memory = true;
+    } else if (strcmp(a, "--with") == 0) {
+      const char *eq = strchr(v, '=');
+      if (!eq || eq == v || !eq[1] || o->nwith == MAX_WITH) {
+        fprintf(stderr, "cmref: --with takes NAME=COMPONENT.wasm, got `%s`\n", v);
+        return false;
+      }
+      char *name = strndup(v, (size_t)(eq - v));
+      if (!name) return false;
+      o->with[o->nwith++] = (with_arg){name, eq + 1, -1, -1, 0};
+    } else {
+      fprintf(stderr, "cmref: unknown option `%s`\n", a);
+      return false;
     }
-    print(types, fields ? fields[i].type : elem, v, depth + 1);
   }
-  fputs(close, stdout);
+  return true;
 }
 
-static void print_payload(cmc_types *types, cmc_tid c, json_t *p, unsigned depth) {
-  if (c == CMC_NONE || !p || json_is_null(p)) return;
-  putchar('(');
-  print(types, c, p, depth + 1);
-  putchar(')');
-}
-
-static void print(cmc_types *types, cmc_tid t, json_t *j, unsigned depth) {
-  const cmc_type *ty = &types->v[t];
-  json_t *v = json_object_get(j, "value");
-  if (depth > MAX_DEPTH) return;
-  switch (ty->kind) {
-  case CMC_T_PRIM:
-    if (ty->prim == CMC_BOOL) printf(json_is_true(v) ? "true" : "false");
-    else if (ty->prim == CMC_STRING) print_string(json_string_value(v), json_string_length(v), '"');
-    else if (ty->prim == CMC_CHAR) print_string(json_string_value(v), json_string_length(v), '\'');
-    else if (ty->prim == CMC_F32 || ty->prim == CMC_F64) print_float(ty, json_string_value(v));
-    else fputs(json_string_value(v), stdout);
-    return;
-  case CMC_T_LIST:
-  case CMC_T_FIXLIST: print_seq(types, v, NULL, ty->a, false, "[", "]", depth); return;
-  case CMC_T_TUPLE: print_seq(types, v, ty->fields, CMC_NONE, false, "(", ")", depth); return;
-  case CMC_T_RECORD: print_seq(types, v, ty->fields, CMC_NONE, true, "{", "}", depth); return;
-  case CMC_T_ENUM: fputs(json_string_value(v), stdout); return;
-  case CMC_T_VARIANT: {
-    const char *c = json_string_value(json_object_get(v, "case"));
-    int i = case_of(ty, c ? c : "");
-    fputs(c ? c : "?", stdout);
-    if (i >= 0) print_payload(types, ty->fields[i].type, json_object_get(v, "payload"), depth);
-    return;
-  }
-  case CMC_T_OPTION:
-    if (json_is_null(v)) {
-      fputs("none", stdout);
-      return;
+static int invoke(cmi_engine *e, run_opts *o, int inst, const char *call) {
+  size_t nlen = strcspn(call, "(");
+  char *name = strndup(call, nlen);
+  cma_functype ft;
+  char msg[256];
+  json_t *args = NULL, *res = NULL;
+  cm_error err = {0};
+  int rc = 1;
+  if (!name || !cmi_export_functype(e, inst, name, &ft))
+    fprintf(stderr, "cmref: no exported function `%s`\n", name ? name : call);
+  else if (!(args = wave_parse_args(call, nlen, &ft, msg, sizeof msg)))
+    fprintf(stderr, "cmref: %s\n", msg);
+  else if (!(res = cmi_invoke(e, inst, name, args, &err)))
+    fprintf(stderr, "cmref: %s: %s\n", cmref_errkind_name(err.kind), err.message);
+  else {
+    if (ft.result != CMC_NONE && json_array_size(res) == 1) {
+      wave_print(stdout, ft.types, ft.result, json_array_get(res, 0));
+      putchar('\n');
     }
-    fputs("some", stdout);
-    print_payload(types, ty->a, v, depth);
-    return;
-  case CMC_T_RESULT: {
-    json_t *ok = json_object_get(v, "Ok");
-    fputs(ok ? "ok" : "err", stdout);
-    print_payload(types, ok ? ty->a : ty->b, ok ? ok : json_object_get(v, "Err"), depth);
-    return;
+    rc = 0;
   }
-  case CMC_T_FLAGS:
-    putchar('{');
-    for (size_t i = 0; i < json_array_size(v); i++)
-      printf("%s%s", i ? ", " : "", json_string_value(json_array_get(v, i)));
-    putchar('}');
-    return;
-  default: printf("<%s>", cmc_type_desc(types, t)); return;
-  }
+  (void)o;
+  json_decref(args);
+  json_decref(res);
+  free(name);
+  return rc;
 }
 
-/* name(args): the arguments of `call` (after the name) parsed by ft */
-static json_t *parse_args(const char *args, const cma_functype *ft, char *err, size_t n) {
-  wave w = {args, ft->types, {0}};
-  json_t *a = json_array();
-  if (!eat(&w, '(')) {
-    snprintf(err, n, "expected `(` after the function name");
-    json_decref(a);
-    return NULL;
-  }
-  for (uint32_t i = 0; a && i < ft->nparams; i++) {
-    if (i > 0 && !eat(&w, ',')) {
-      snprintf(w.err, sizeof w.err, "expected `,` before argument %u", i + 1);
-      break;
-    }
-    json_t *v = parse(&w, ft->params[i].type, 0);
-    if (!v) break;
-    json_array_append_new(a, v);
-  }
-  if (json_array_size(a) == ft->nparams) {
-    (void)eat(&w, ',');
-    if (eat(&w, ')') && (skip_ws(&w), !*w.p)) return a;
-    if (!w.err[0]) snprintf(w.err, sizeof w.err, "expected `)` ending the call (%u arguments)", ft->nparams);
-  }
-  snprintf(err, n, "%s", w.err[0] ? w.err : "bad arguments");
-  json_decref(a);
-  return NULL;
+static void free_opts(run_opts *o) {
+  for (int i = 0; i < o->nwith; i++) free((char *)o->with[i].name);
+  for (int i = 0; i < o->nlabels; i++) free(o->labels[i].name);
+  free(o);
 }
 
-int cli_run_component(const char *path, const unsigned char *bytes, size_t len, const char *call) {
-  cmi_engine *e = cmi_engine_new();
+int cli_run_component(const char *path, const unsigned char *bytes, size_t len, int argc,
+                      char **argv) {
+  run_opts *o = calloc(1, sizeof *o);
+  cmi_engine *e = o ? cmi_engine_new() : NULL;
   if (!e) {
+    free(o);
     fprintf(stderr, "cmref: out of memory\n");
     return 1;
   }
   int rc = 1;
-  cmc_error cerr;
-  cm_error err = {0};
-  int def = cmi_load(e, bytes, len, NULL, &cerr);
-  int inst = def < 0 ? -1 : cmi_instantiate(e, def, &err);
-  if (def < 0) fprintf(stderr, "cmref: %s: %s: %s\n", path, cmref_errkind_name(cerr.kind), cerr.message);
-  else if (inst < 0) fprintf(stderr, "cmref: %s: %s: %s\n", path, cmref_errkind_name(err.kind), err.message);
-  else if (!call) rc = 0;
-  else {
-    size_t nlen = strcspn(call, "(");
-    char *name = strndup(call, nlen);
-    cma_functype ft;
-    char msg[256];
-    json_t *args = NULL, *res = NULL;
-    if (!name || !cmi_export_functype(e, inst, name, &ft))
-      fprintf(stderr, "cmref: no exported function `%s`\n", name ? name : call);
-    else if (!(args = parse_args(call + nlen, &ft, msg, sizeof msg)))
-      fprintf(stderr, "cmref: %s\n", msg);
-    else if (!(res = cmi_invoke(e, inst, name, args, &err)))
-      fprintf(stderr, "cmref: %s: %s\n", cmref_errkind_name(err.kind), err.message);
-    else {
-      if (ft.result != CMC_NONE && json_array_size(res) == 1) {
-        print(ft.types, ft.result, json_array_get(res, 0), 0);
-        putchar('\n');
-      }
-      rc = 0;
+  if (parse_opts(argc, argv, o)) {
+    if (o->has_fuel) cm_store_set_fuel(cmi_core_store(e), o->fuel ? o->fuel : 1);
+    if (o->has_max_memory) cm_store_set_max_memory(cmi_core_store(e), o->max_memory);
+    if (o->trace || o->deny) {
+      cmi_abi_store(e)->hook = hook;
+      cmi_abi_store(e)->hook_env = o;
     }
-    json_decref(args);
-    json_decref(res);
-    free(name);
+    int def = load(e, path, bytes, len);
+    int inst = def < 0 ? -1 : instantiate(e, o, path, bytes, len, def);
+    if (inst >= 0) {
+      label_instance(o, cmi_instance(e, inst), "", 0);
+      rc = o->call ? invoke(e, o, inst, o->call) : 0;
+    }
   }
   cmi_engine_free(e);
+  free_opts(o);
   return rc;
 }

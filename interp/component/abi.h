@@ -304,8 +304,18 @@ struct cma_funcinst {
 
 struct cma_store {
   uint32_t nesting_depth;
+  /* interception hook (cmref.h cmref_hook_fn; NULL: none) and its crossing depth */
+  cmref_hook_fn hook;
+  void *hook_env;
+  uint32_t hook_depth;
   /* concurrency (issue 8): the waiting threads */
 };
+
+/* A lifted call through the store's hook (hook.c); `call` is the unhooked call. */
+typedef bool (*cma_call_fn)(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
+                            void *env, cma_instance *caller, cm_error *err);
+bool cma_hooked_call(cma_call_fn call, cma_funcinst *f, cma_on_start on_start,
+                     cma_on_resolve on_resolve, void *env, cma_instance *caller, cm_error *err);
 
 /* Store.invoke: calls f from the embedder. */
 bool cma_store_invoke(cma_store *s, cma_funcinst *f, cma_on_start on_start,

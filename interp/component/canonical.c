@@ -247,9 +247,19 @@ bool cma_store_invoke(cma_store *s, cma_funcinst *f, cma_on_start on_start,
   return ok;
 }
 
-/* Store.lift's func_inst */
+static bool lifted_call(cma_funcinst *f, cma_on_start on_start, cma_on_resolve on_resolve,
+                        void *env, cma_instance *caller, cm_error *err);
+
+/* Store.lift's func_inst (through the store's interception hook if one is installed) */
 static bool lifted_func_inst(cma_funcinst *f, cma_on_start on_start, cma_on_resolve on_resolve,
                              void *env, cma_instance *caller, cm_error *err) {
+  if (f->store && f->store->hook)
+    return cma_hooked_call(lifted_call, f, on_start, on_resolve, env, caller, err);
+  return lifted_call(f, on_start, on_resolve, env, caller, err);
+}
+
+static bool lifted_call(cma_funcinst *f, cma_on_start on_start, cma_on_resolve on_resolve,
+                        void *env, cma_instance *caller, cm_error *err) {
   cma_instance *inst = f->inst;
   if (!may_enter_from(inst, caller)) return trap_err(err, CMA_TRAP_CANNOT_ENTER);
   enter_from(inst, caller);

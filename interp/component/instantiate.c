@@ -1283,6 +1283,10 @@ bool cmi_register(cmi_engine *e, int inst, const char *name, cm_error *err) {
   return true;
 }
 
+const cmi_inst *cmi_instance(cmi_engine *e, int inst) {
+  return inst < 0 || (uint32_t)inst >= e->ninsts ? NULL : e->insts[inst];
+}
+
 json_t *cmi_invoke(cmi_engine *e, int inst, const char *field, json_t *args, cm_error *err) {
   if (inst < 0 || (uint32_t)inst >= e->ninsts) return fail(err, CMREF_INTERNAL, "bad instance handle"), NULL;
   const cmi_item *it = inst_export(e->insts[inst], field);

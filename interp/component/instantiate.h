@@ -101,6 +101,9 @@ json_t *cmi_invoke(cmi_engine *e, int inst, const char *field, json_t *args, cm_
 /* The component function type of export `field` of an instance (false: no such function). */
 bool cmi_export_functype(cmi_engine *e, int inst, const char *field, cma_functype *out);
 
+/* The component instance of a handle (its exports by name), or NULL. */
+const cmi_inst *cmi_instance(cmi_engine *e, int inst);
+
 /* true if the message of err means "not implemented by cmref" (reported as unsupported) */
 bool cmi_is_unsupported(const cm_error *err);
 #define CMI_UNSUPPORTED "cmref does not implement "

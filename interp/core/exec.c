@@ -510,6 +510,8 @@ loop:
       vmbreak;
     }
     vmcase(0x40) {
+      if (sp[-1].i32 && inst->mems[ip->a]->size + (uint64_t)sp[-1].i32 * CM_PAGE_SIZE > s->max_memory)
+        TRAP(CM_TRAP_MEMORY_LIMIT);
       sp[-1].i32 = (uint32_t)cm_mem_grow(inst->mems[ip->a], sp[-1].i32);
       vmbreak;
     }

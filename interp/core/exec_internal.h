@@ -96,6 +96,7 @@ struct cm_store {
   uint32_t nframes;
   uint32_t nesting; /* cm_core_invoke calls under way (host functions re-enter) */
   uint64_t fuel;    /* decremented per call and loop iteration; UINT64_MAX: unlimited */
+  uint64_t max_memory; /* bytes one memory may grow to; UINT64_MAX: unlimited */
   cm_exninst *last_exn;
 };
 

@@ -151,6 +151,9 @@ bool cm_core_invoke(cm_store *s, cm_funcinst *f, const cm_value *args, cm_value 
  * CMREF_EXHAUSTION "all fuel consumed by WebAssembly". UINT64_MAX (the default): unlimited. */
 void cm_store_set_fuel(cm_store *s, uint64_t fuel);
 uint64_t cm_store_fuel(const cm_store *s);
+/* memory.grow beyond `bytes` in any one linear memory traps (CMREF_EXHAUSTION "memory limit
+ * exceeded"). UINT64_MAX (the default): unlimited. */
+void cm_store_set_max_memory(cm_store *s, uint64_t bytes);
 
 /* The last uncaught exception of cm_core_invoke (or NULL). */
 cm_exninst *cm_store_last_exception(cm_store *s);
@@ -170,7 +173,8 @@ typedef enum cm_trap {
   CM_TRAP_NULL_REFERENCE,
   CM_TRAP_UNCAUGHT_EXCEPTION,
   CM_TRAP_OUT_OF_MEMORY,
-  CM_TRAP_OUT_OF_FUEL
+  CM_TRAP_OUT_OF_FUEL,
+  CM_TRAP_MEMORY_LIMIT /* cm_store_set_max_memory */
 } cm_trap;
 
 const char *cm_trap_message(cm_trap t);

@@ -40,6 +40,7 @@ cm_store *cm_store_new(void) {
   }
   s->sp = s->stack;
   s->fuel = UINT64_MAX;
+  s->max_memory = UINT64_MAX;
   return s;
 }
 
@@ -228,3 +229,4 @@ cm_exninst *cm_store_last_exception(cm_store *s) { return s->last_exn; }
 
 void cm_store_set_fuel(cm_store *s, uint64_t fuel) { s->fuel = fuel; }
 uint64_t cm_store_fuel(const cm_store *s) { return s->fuel; }
+void cm_store_set_max_memory(cm_store *s, uint64_t bytes) { s->max_memory = bytes; }

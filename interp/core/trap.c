@@ -16,12 +16,13 @@ const char *cm_trap_message(cm_trap t) {
   case CM_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
   case CM_TRAP_OUT_OF_MEMORY: return "out of memory";
   case CM_TRAP_OUT_OF_FUEL: return "all fuel consumed by WebAssembly";
+  case CM_TRAP_MEMORY_LIMIT: return "memory limit exceeded: memory.grow beyond the store's maximum memory";
   }
   return "wasm trap: unknown";
 }
 
 bool cm_trap_set(cm_error *err, cm_trap t) {
-  cmref_errkind kind = (t == CM_TRAP_STACK_OVERFLOW || t == CM_TRAP_OUT_OF_FUEL) ? CMREF_EXHAUSTION
+  cmref_errkind kind = (t == CM_TRAP_STACK_OVERFLOW || t == CM_TRAP_OUT_OF_FUEL || t == CM_TRAP_MEMORY_LIMIT) ? CMREF_EXHAUSTION
                        : t == CM_TRAP_OUT_OF_MEMORY ? CMREF_INTERNAL
                                                     : CMREF_TRAP;
   return cm_error_set(err, kind, "%s", cm_trap_message(t));

@@ -83,6 +83,36 @@ void cmref_set_fuel(cmref_engine *e, unsigned long long fuel);
 char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_len,
                 cmref_error *err);
 
+
+/* ---- Interception hooks: every component boundary crossing -------------------------
+ *
+ * A hook installed on a component store sees each call of a lifted component function
+ * (from the embedder or from another component through canon lower): once when the call's
+ * arguments have been lifted (CMREF_CROSS_CALL), then once with its results
+ * (CMREF_CROSS_RETURN) or its trap (CMREF_CROSS_TRAP). At CMREF_CROSS_CALL a hook may deny
+ * the call by returning nonzero after writing a reason into msg: the call then traps with
+ * "call denied by policy: <reason>" (CMREF_TRAP) before the callee runs. With no hook
+ * installed the only cost is one pointer test per crossing. */
+typedef enum cmref_cross_event {
+  CMREF_CROSS_CALL = 1,
+  CMREF_CROSS_RETURN,
+  CMREF_CROSS_TRAP
+} cmref_cross_event;
+
+typedef struct cmref_crossing {
+  cmref_cross_event event;
+  unsigned depth;       /* nesting of crossings: 0 for a call from the embedder */
+  const void *caller;   /* the calling component instance (cma_instance); NULL: the embedder */
+  const void *callee;   /* the called component instance (cma_instance) */
+  const void *func;     /* the called function instance (cma_funcinst) */
+  const void *functype; /* its type (cma_functype: parameter and result types) */
+  const void *values;   /* CALL: the lifted arguments, RETURN: the results (cma_vals) */
+  const char *trap;     /* TRAP: the error message */
+} cmref_crossing;
+
+/* Returns 0 to let the call go on; nonzero (CALL only) denies it with msg as the reason. */
+typedef int (*cmref_hook_fn)(void *env, const cmref_crossing *c, char *msg, size_t msg_len);
+
 #ifdef __cplusplus
 }
 #endif
