@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import html
 import json
 import os
 import re
@@ -473,7 +472,7 @@ def render_markdown(report: Report) -> str:
 
 def render_html(report: Report) -> str:
     kinds = sorted({row.kind for s in report.suites for rr in s.runs for row in rr.rows})
-    return _env().get_template("report.html.j2").render(r=report, kinds=kinds, esc=html.escape)
+    return _env().get_template("report.html.j2").render(r=report, kinds=kinds)
 
 
 def write_all(conn, out_dir: Path, md_path: Path | None, *, absent: dict[str, str] | None = None,
