@@ -1,12 +1,24 @@
 // The `jco` engine: components through jco (the Bytecode Alliance's JavaScript toolchain),
 // speaking the JSON-lines worker protocol of PROTOCOL.md on stdin/stdout.
 //
-// A component is transpiled by `transpileBytes` of @bytecodealliance/jco-transpile (the
-// newest release, installed as `jco-transpile-engine` in tools/package.json, beside the
-// 0.14.0 the front-end's parser uses) in `sync` instantiation mode: the generated ES module
-// exports `instantiate(getCoreModule, imports)`, so the imports are ours to give (instances
-// registered earlier in the script). Values cross in jco's JS representation; results are
-// typed by the component's WIT (wasm-tools' `componentWit` from the same jco release).
+// A component is transpiled as `transpileBytes` of @bytecodealliance/jco-transpile does it
+// (the newest release, 0.15.0, installed as `jco-transpile-engine` in tools/package.json
+// beside the 0.14.0 the front-end's parser uses): its bindgen's `generate` in `sync`
+// instantiation mode, called on our own bindgen instance so that a panic inside jco (a trap
+// of its Rust-compiled Wasm) can be recovered from. The generated ES module exports
+// `instantiate(getCoreModule, imports)`: the imports are instances registered earlier in the
+// script and wasmtime's test host (`host`, `host-return-two`, `host-echo-u32`). Values cross
+// in jco's JS representation (records camelCase, variants {tag, val}, results thrown as
+// ComponentError, flags as objects, resources as class instances, s64/u64 BigInt); results
+// are typed by the component's WIT (wasm-tools' `componentWit`, same jco release).
+//
+// Verdicts: wasmparser's errors (they carry "(at offset 0x..)") are malformed when they are
+// decoding errors, else invalid; what jco cannot express (bindgen limits, validator features
+// jco leaves off, generated code needing JSPI, which node 20 lacks) is `unsupported`, a skip
+// with jco's reason. Exceptions from an export call are traps with jco's message as is
+// (RangeError "call stack" is exhaustion). wasmtime's linker checks are approximated from the
+// WIT (every world import present, of the right sort, with its functions); resource type
+// identity across instances is not checked.
 // Core modules are run on node's WebAssembly directly (plain JS numbers: NaN payloads are
 // not preserved bit-exactly; the component suites' core modules are rare).
 import fs from 'node:fs';
@@ -92,7 +104,7 @@ function parseWit(text) {
   const expect = t => { if (toks[i] !== t) throw new Error(`WIT: expected ${t} at ${toks[i]}`); i++; };
   const scopes = new Map();   // scope name -> Map type name -> type
   const ifaceFuncs = new Map();   // interface name -> Map funcs
-  const world = { funcs: new Map(), instances: new Map() };
+  const world = { funcs: new Map(), instances: new Map(), imports: new Map() };
   function skipGate() { while (peek() === '@') { next(); next(); if (peek() === '(') skipParens(); } }
   function skipParens() {
     let depth = 0;
@@ -186,14 +198,20 @@ function parseWit(text) {
             const fs2 = new Map();
             items(n, fs2, false);
             if (t === 'export') world.instances.set(n, fs2);
+            else world.imports.set(n, { kind: 'instance', funcs: fs2 });
           } else {
             const f = func(scopeName);
             if (t === 'export') world.funcs.set(n, f);
+            else world.imports.set(n, { kind: 'func' });
           }
         } else {
           i = save;
+          let raw = '';
+          while (i < toks.length && toks[i] !== ';') raw += toks[i++];
+          i = save;
           const name = pathName();
           if (t === 'export') world.instances.set(name, { ref: name });
+          else world.imports.set(raw, { kind: 'instance', ref: name });
           skipTo(';');
         }
       } else if (toks[i] === ':') {
@@ -215,7 +233,8 @@ function parseWit(text) {
     else throw new Error(`WIT: unexpected ${t}`);
   }
   for (const [n, v] of world.instances) if (v.ref) world.instances.set(n, ifaceFuncs.get(v.ref) ?? new Map());
-  return { scopes, funcs: world.funcs, instances: world.instances };
+  for (const v of world.imports.values()) if (v.ref) v.funcs = ifaceFuncs.get(v.ref) ?? new Map();
+  return { scopes, funcs: world.funcs, instances: world.instances, imports: world.imports };
 }
 
 function resolveType(wit, t) {
@@ -329,9 +348,9 @@ function coreFromJs(t, x) {
 }
 
 // ---- the engine state --------------------------------------------------------------------
-let modules, instances, registry, tmpRoot, counter = 0;
+let modules, instances, registry, host, tmpRoot, counter = 0;
 function reset() {
-  modules = []; instances = []; registry = new Map();
+  modules = []; instances = []; registry = new Map(); host = makeHost();
   handles = new Map(); handleOf = new Map();
 }
 
@@ -400,17 +419,67 @@ function instantiateCore(m) {
   }
 }
 
+// wasmtime's component test host (as ref's interp/component/host.c): root functions
+// `host-return-two`, `host-echo-u32` and the instance `host`, in jco's import shapes
+// (root functions as `{default}`, instance functions camelCase, resources as classes).
+function makeHost() {
+  const state = { drops: 0, lastDrop: 0 };
+  const dispose = [Symbol.dispose, Symbol.for('dispose')].filter(Boolean);
+  class Resource1 {
+    constructor(rep) { this.rep = rep; }
+    static assert(r, rep) { if (r.rep !== rep) throw new Error('host function `[static]resource1.assert`: assertion failed (rep mismatch)'); }
+    static lastDrop() { return state.lastDrop; }
+    static drops() { return state.drops; }
+    simple(rep) { if (this.rep !== rep) throw new Error('host function `[method]resource1.simple`: assertion failed (rep mismatch)'); }
+    takeBorrow() {}
+    takeOwn() {}
+  }
+  for (const d of dispose) Resource1.prototype[d] = function () { state.drops++; state.lastDrop = this.rep; };
+  class Resource2 { constructor(rep) { this.rep = rep; } }
+  return new Map([
+    ['host-return-two', { exports: { default: () => 2 }, host: true }],
+    ['host-echo-u32', { exports: { default: x => x }, host: true }],
+    ['host', { exports: { returnThree: () => 3, returnHi: () => 'hi', Resource1, Resource2 },
+               host: true }],
+  ]);
+}
+
+// What wasmtime's linker checks and jco does not (it asks only for the imports the code
+// uses, and JS is untyped): every import of the component's world names a registered
+// instance (or host item) of the right sort with the functions the import type lists.
+const CONCURRENT_HOST = ['never-return', 'return-two-slowly', 'echo-slowly'];
+function linkImports(m) {
+  const imports = {};
+  const wanted = new Map();
+  if (!m.wit.error) for (const [n, v] of m.wit.imports) wanted.set(n, v);
+  for (const spec of m.imports) if (!wanted.has(spec)) wanted.set(spec, null);
+  for (const [spec, want] of wanted) {
+    // an imported instance of types only: nothing to call, jco does not ask for it
+    if (want && want.kind === 'instance' && want.funcs.size === 0 && !m.imports.includes(spec)) continue;
+    const inst = registry.get(spec) ?? host.get(spec);
+    if (!inst) throw new Failure('unlinkable', `import \`${spec}\` was not found`);
+    if (inst.core) throw new Failure('unlinkable', `import \`${spec}\`: expected ${want ? want.kind : 'instance'} found core instance`);
+    if (want && want.kind === 'func' && !inst.host)
+      throw new Failure('unlinkable', `import \`${spec}\`: expected function found instance`);
+    if (want && want.kind === 'instance') {
+      for (const f of want.funcs.keys()) {
+        if (inst.host && CONCURRENT_HOST.includes(f))
+          throw new Unsupported(`wasmtime's concurrent host function \`${f}\` is not provided to jco`);
+        const plain = !f.startsWith('[');
+        if (plain && typeof inst.exports[camel(f)] !== 'function')
+          throw new Failure('unlinkable', `instance export \`${f}\` was not found (import \`${spec}\`)`);
+      }
+    }
+    imports[spec] = inst.exports;
+  }
+  return imports;
+}
+
 async function instantiate(req) {
   const m = modules[req.module];
   if (!m) throw new Fatal(`no module ${req.module}`);
   if (m.core) { instances.push(instantiateCore(m)); return { instance: instances.length - 1 }; }
-  const imports = {};
-  for (const spec of m.imports) {
-    const inst = registry.get(spec);
-    if (!inst) throw new Failure('unlinkable', `jco: no instance registered as ${JSON.stringify(spec)} (import ${spec})`);
-    if (inst.core) throw new Unsupported(`jco engine: import ${spec} is a core instance`);
-    imports[spec] = inst.exports;
-  }
+  const imports = linkImports(m);
   const dir = path.join(tmpRoot, String(++counter));
   fs.mkdirSync(dir);
   let js = null;
@@ -427,9 +496,15 @@ async function instantiate(req) {
   const getCoreModule = name => new WebAssembly.Module(m.files[name]);
   let exports;
   try {
-    exports = mod.instantiate(getCoreModule, imports);
+    exports = mod.instantiate(name => {
+      try { return getCoreModule(name); }
+      catch (e) {
+        throw new Unsupported(`a core module jco generated does not compile on node ${process.version}: ${e.message}`);
+      }
+    }, imports);
     if (exports instanceof Promise) exports = await exports;
   } catch (e) {
+    if (e instanceof Unsupported) throw e;
     if (e instanceof WebAssembly.LinkError) throw new Failure('unlinkable', e.message);
     if (isStackOverflow(e)) throw new Failure('exhaustion', e.message);
     if (e instanceof WebAssembly.RuntimeError) throw new Failure('uninstantiable', e.message);
