@@ -6,7 +6,8 @@
 Collection is opt-in: .wast files are collected only when --wast-engine is given (so the
 project's own test data is not collected by a plain `pytest`). One item per file, or one per
 directive with --wast-per-directive (the file runs once per pytest process; its directives
-report from that run; use `--dist loadfile` with xdist to keep a file in one process).
+report from that run; use `--dist loadgroup` (or loadfile) with xdist to keep a file in
+one process).
 
 Outcomes map to pytest's: pass -> passed; skip / not_run -> skipped (with the reason);
 xfail -> xfailed; fail / xpass / crash / timeout / error -> failed, showing expected vs actual
@@ -102,7 +103,10 @@ class WastFile(pytest.File):
             yield WastItem.from_parent(self, name=self.path.name, index=None)
             return
         for i, cmd in enumerate(cmds):
-            yield WastItem.from_parent(self, name=f"{cmd.get('line', 0)}:{cmd['type']}", index=i)
+            item = WastItem.from_parent(self, name=f"{cmd.get('line', 0)}:{cmd['type']}", index=i)
+            # with `-n N --dist loadgroup`, a file's directives stay in one process
+            item.add_marker(pytest.mark.xdist_group(str(self.path)))
+            yield item
 
 
 def _commands(path: Path) -> list[dict]:
