@@ -298,3 +298,70 @@ def test_store_load_matches_definitions_py():
         elif json.loads(back) != j:
             bad.append(f"{expr}: loaded {back} != stored {json.dumps(j)}")
     assert not bad, "\n".join(bad[:8])
+
+
+def spec_lower_flat(d, t, v):
+    import struct
+    mem = d.MemInst(bytearray(65536), "i32")
+    state = {"next": 1024, "log": []}
+
+    def realloc(old, old_size, align, size):
+        state["log"].append((old, old_size, align, size))
+        p = (state["next"] + align - 1) // align * align
+        if p + size <= len(mem.bytes):
+            if old:
+                n = min(old_size, size)
+                mem.bytes[p:p + n] = mem.bytes[old:old + n]
+            state["next"] = p + size
+        return p
+
+    class Inst:
+        may_leave = True
+
+    opts = d.LiftLowerOptions("utf8", mem, realloc)
+    cx = d.LiftLowerContext(opts, Inst())
+    cx.reallocate = realloc
+    cx.allocate = lambda align, size: realloc(0, 0, align, size)
+    flat = d.lower_flat_values(cx, d.MAX_FLAT_PARAMS, [v], [t])
+    types = d.flatten_types([t], opts)
+    if len(types) > d.MAX_FLAT_PARAMS:
+        types = ["i32"]
+    bits = []
+    for x, ft in zip(flat, types):
+        if ft == "f32":
+            x = struct.unpack("<I", struct.pack("<f", x))[0]
+        elif ft == "f64":
+            x = struct.unpack("<Q", struct.pack("<d", x))[0]
+        bits.append(str(x))
+    return ",".join(bits), bytes(mem.bytes[:4096]), state["log"]
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
+def test_flat_lowering_matches_definitions_py():
+    import json
+    d = load_spec()
+    d.DETERMINISTIC_PROFILE = True
+    rng = random.Random(13)
+    cases = []
+    while len(cases) < 300:
+        expr, t, gen = random_type(d, rng)
+        if d.elem_size(t, "i32") > 700:
+            continue
+        v, j = gen()
+        cases.append((expr, t, v, j))
+    lines = "".join(f"{expr} {json.dumps(j)}\n" for expr, _, _, j in cases)
+    done = subprocess.run([str(BINARY), "--flat"], input=lines, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    answers = done.stdout.splitlines()
+    assert len(answers) == len(cases)
+    bad = []
+    for (expr, t, v, j), answer in zip(cases, answers):
+        flat, data, log = spec_lower_flat(d, t, v)
+        want = f"{flat} {data.hex()} " + "".join(f"{a},{b},{c},{e};" for a, b, c, e in log)
+        got_flat, hexpart, logpart, back = answer.split(" ", 3)
+        if f"{got_flat} {hexpart} {logpart}" != want:
+            bad.append(f"{expr} {json.dumps(j)}: C flat {got_flat}, spec {flat} (or memory differs)")
+        elif json.loads(back) != j:
+            bad.append(f"{expr}: lifted {back} != lowered {json.dumps(j)}")
+    assert not bad, "\n".join(bad[:8])

@@ -1017,8 +1017,59 @@ static int values_mode(void) {
   return 0;
 }
 
+/* `--flat`: like --values, through lower_flat_values / lift_flat_values of one parameter
+ * (max 16 flat values, else spilled): the answer is `FLAT HEX REALLOCS JSON`, FLAT the core
+ * values as unsigned decimals (floats as their bits) joined by commas. */
+static int flat_mode(void) {
+  static char line[1 << 16];
+  while (fgets(line, sizeof line, stdin)) {
+    fixture f;
+    fixture_init(&f, CMA_UTF8);
+    const char *p = line;
+    cmc_tid t = parse_type(&f, &p);
+    json_error_t je;
+    json_t *j = json_loads(p, JSON_DECODE_ANY, &je);
+    cma_val v;
+    cmc_field param = {"p", t};
+    cm_value flat[CMA_MAX_FLAT_PARAMS + 1];
+    uint32_t nflat = 0;
+    cma_vals back;
+    if (t == CMC_NONE || !j || !cma_val_from_json(&f.types, t, j, &f.heap, &v, &f.err)) {
+      printf("error %s\n", f.err.message);
+    } else if (!cma_lower_flat_values(&f.cx, CMA_MAX_FLAT_PARAMS, &(cma_vals){&v, 1}, &param, 1, flat,
+                                      &nflat)) {
+      printf("trap %s\n", f.err.message);
+    } else {
+      for (uint32_t i = 0; i < nflat; i++) printf("%s%llu", i ? "," : "", (unsigned long long)flat[i].i64);
+      printf(" ");
+      for (int i = 0; i < 4096; i++) printf("%02x", f.mem.data[i]);
+      printf(" ");
+      for (int c = 0; c < f.mem.calls && c < 16; c++)
+        printf("%llu,%llu,%llu,%llu;", (unsigned long long)f.mem.log[c][0],
+               (unsigned long long)f.mem.log[c][1], (unsigned long long)f.mem.log[c][2],
+               (unsigned long long)f.mem.log[c][3]);
+      f.cx.scope_kind = CMA_SCOPE_SUBTASK;
+      f.cx.borrow_scope = &f.subtask;
+      if (!cma_lift_flat_values(&f.cx, CMA_MAX_FLAT_PARAMS, flat, nflat, &param, 1, &back)) {
+        printf(" trap %s\n", f.err.message);
+      } else {
+        json_t *bj = cma_val_to_json(&f.types, t, &back.v[0]);
+        char *text = bj ? json_dumps(bj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        printf(" %s\n", text ? text : "null");
+        free(text);
+        json_decref(bj);
+      }
+    }
+    json_decref(j);
+    fflush(stdout);
+    fixture_free(&f);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--values") == 0) return values_mode();
+  if (argc > 1 && strcmp(argv[1], "--flat") == 0) return flat_mode();
   if (argc > 1 && strcmp(argv[1], "--transcode") == 0) return transcode_mode(false);
   if (argc > 1 && strcmp(argv[1], "--transcode-spec-path") == 0) return transcode_mode(true);
   test_numbers();
