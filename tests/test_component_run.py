@@ -1,6 +1,6 @@
 """Running components (issue 7) through the worker protocol of `build/cmref worker`:
 instantiation, invoke with component values, component-to-component calls, registration and
-linking errors, and `unsupported` for what issue 8 adds (async)."""
+linking errors, and async lifts (issue 8)."""
 from __future__ import annotations
 
 import json
@@ -163,7 +163,7 @@ def test_resource_handles_and_traps(worker):
     assert r["error"] == {"kind": "trap", "message": "unknown handle index 1"}
 
 
-def test_async_is_unsupported_only_when_called(worker):
+def test_async_lift_runs(worker):
     text = """(component
   (core module $m (func (export "one") (result i32) i32.const 1) (func (export "later")))
   (core instance $i (instantiate $m))
@@ -172,7 +172,9 @@ def test_async_is_unsupported_only_when_called(worker):
     inst = worker.component(text)["ok"]["instance"]
     assert worker.call("invoke", instance=inst, field="one", args=[])["ok"]["results"] == [u32(1)]
     r = worker.call("invoke", instance=inst, field="later", args=[])
-    assert "issue 8" in r["unsupported"]
+    # issue 8: the stackful async lift runs; it exits without task.return
+    assert r["error"] == {"kind": "trap",
+                          "message": "wasm trap: async-lifted export failed to produce a result"}
 
 
 CLI_COMPONENT = """(component

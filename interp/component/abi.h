@@ -309,6 +309,7 @@ struct cma_store {
   void *hook_env;
   uint32_t hook_depth;
   /* concurrency (issue 8): the waiting threads */
+  struct cmx_store *cx; /* concurrency.h: created on first use, freed by cmx_store_free */
 };
 
 /* A lifted call through the store's hook (hook.c); `call` is the unhooked call. */
@@ -388,6 +389,12 @@ bool canon_lift(cma_corefunc *callee, const cma_functype *ft, const cma_options 
 bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options *opts,
                  cma_instance *inst, const cm_value *flat_args, uint32_t nargs,
                  cm_value *flat_results, uint32_t *nresults, cm_error *err);
+
+/* the async ABI (concurrency.c): lower_flat_values with an out_param, deliver_resolve */
+bool cma_lower_flat_values_to(cma_cx *cx, uint32_t max_flat, const cma_vals *vs,
+                              const cmc_field *ts, uint32_t nts, const cm_value *out_param,
+                              uint32_t nout_param);
+void cma_deliver_resolve(cma_subtask *st);
 
 /* Fills err with the reason's wording (host or fused) and returns false. The message is a
  * printf format taking the reason's arguments (handle index, discriminant, ...). */

@@ -13,6 +13,7 @@
  *   turns them off, and the unit tests compare both paths byte for byte.
  */
 #include "component/abi.h"
+#include "component/concurrency.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1509,8 +1510,25 @@ bool flatten_functype(const cma_options *opts, const cma_functype *ft, cma_conte
   cmc_field result = {NULL, ft->result};
   flatten_types(opts, ft->types, ft->params, ft->nparams, &params);
   flatten_types(opts, ft->types, &result, ft->result == CMC_NONE ? 0 : 1, &results);
-  if (opts->async_) return fail(err, CMREF_INTERNAL, "async canon options are issue 8");
   memset(out, 0, sizeof *out);
+  if (opts->async_) { /* Concurrency.md: the async ABI */
+    (void)err;
+    uint32_t max = context == CMA_LIFT ? CMA_MAX_FLAT_PARAMS : CMA_MAX_FLAT_ASYNC_PARAMS;
+    if (params.len > max) {
+      out->params[0] = ptr;
+      out->nparams = 1;
+    } else {
+      memcpy(out->params, params.v, params.len);
+      out->nparams = params.len;
+    }
+    if (context == CMA_LIFT) {
+      if (opts->callback) out->results[out->nresults++] = 0x7f;
+    } else {
+      if (results.len > 0) out->params[out->nparams++] = ptr;
+      out->results[out->nresults++] = 0x7f;
+    }
+    return true;
+  }
   if (params.len > CMA_MAX_FLAT_PARAMS) {
     out->params[0] = ptr;
     out->nparams = 1;
@@ -2028,7 +2046,8 @@ bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options
                 .err = err};
   lower_call call = {.cx = &cxv, .subtask = &subtask, .flat_args = &vi, .ft = ft};
   bool ok = callee->call(callee, lower_on_start, lower_on_resolve, &call, inst, err);
-  if (ok && subtask.state != CMA_SUBTASK_RETURNED) ok = trap_err(err, CMA_TRAP_TASK_NOT_RESOLVED);
+  if (ok && subtask.state != CMA_SUBTASK_RETURNED) /* an async callee blocked: wait (issue 8) */
+    ok = cmx_wait_subtask(inst->store, &subtask, err);
   deliver_resolve(&subtask);
   cma_heap_free(&heap);
   if (!ok) return false;
@@ -2048,3 +2067,15 @@ bool cma_functype_of(cmc_types *types, cmc_tid ft, cma_functype *out) {
   out->async_ = types->v[ft].async;
   return true;
 }
+
+/* ---- for the async ABI (concurrency.c) ---- */
+
+bool cma_lower_flat_values_to(cma_cx *cx, uint32_t max_flat, const cma_vals *vs,
+                              const cmc_field *ts, uint32_t nts, const cm_value *out_param,
+                              uint32_t nout_param) {
+  CoreValueIter vi = {.values = out_param, .n = nout_param};
+  flat_vals f = {.n = 0};
+  return lower_flat_values(cx, max_flat, vs, ts, nts, &vi, &f);
+}
+
+void cma_deliver_resolve(cma_subtask *st) { deliver_resolve(st); }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "component/abi_core.h"
+#include "component/concurrency.h"
 #include "component/host.h"
 #include "component/link.h"
 #include "component/reader.h"
@@ -145,6 +146,7 @@ bool cmi_host_module(cmi_engine *e, const uint8_t *bytes, size_t len, cm_module 
 }
 
 static void engine_clear(cmi_engine *e) {
+  cmx_store_free(&e->astore);
   for (cmi_frame *f = e->frames; f; f = f->next_all) cma_instance_free(&f->ci);
   for (uint32_t i = 0; i < e->ndefs; i++) {
     cmc_comp_free(&e->defs[i]->res);
@@ -365,9 +367,18 @@ static bool rd_externtype(walker *w) {
   }
 }
 
-static bool rd_valtype(walker *w) {
+/* a valtype as a type id of the frame's arena (issue 8: task.return's result) */
+static bool rd_valtype_tid(walker *w, cmc_tid *out) {
   int64_t v;
-  return cmc_read_s33(&w->r, &v) || rd_fail(w);
+  if (!cmc_read_s33(&w->r, &v)) return rd_fail(w);
+  if (v < 0) {
+    *out = cmc_prim_tid((uint8_t)(v & 0x7f));
+    return *out != CMC_NONE || fail(w->err, CMREF_INTERNAL, "instantiation: valtype %lld", (long long)v);
+  }
+  if ((uint64_t)v >= w->f->def->spaces[CMC_SP_TYPE].len)
+    return fail(w->err, CMREF_INTERNAL, "instantiation: type index %lld", (long long)v);
+  *out = w->f->def->spaces[CMC_SP_TYPE].v[v].type;
+  return true;
 }
 
 /* ---- core instances ----------------------------------------------------------------- */
@@ -620,6 +631,12 @@ static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
     o->realloc = cmi_alloc(w->e, sizeof *o->realloc);
     if (!o->realloc || !corefunc_of_item(w->e, &it, o->realloc, w->err)) return !o->realloc ? oom(w->err) : false;
   }
+  if (r->has_callback) { /* issue 8 */
+    if (!get(w->f, CMC_SORT_CORE + CMC_CORE_FUNC, r->callback, &it, w->err)) return false;
+    o->callback = cmi_alloc(w->e, sizeof *o->callback);
+    if (!o->callback || !corefunc_of_item(w->e, &it, o->callback, w->err))
+      return !o->callback ? oom(w->err) : false;
+  }
   if (r->has_post_return) {
     if (!get(w->f, CMC_SORT_CORE + CMC_CORE_FUNC, r->post_return, &it, w->err)) return false;
     o->post_return = cmi_alloc(w->e, sizeof *o->post_return);
@@ -752,13 +769,6 @@ static bool caller_realloc_call(void *env, const cm_value *args, uint32_t nargs,
   return ok;
 }
 
-/* an async lift (or a lift of an async function type): concurrency is issue 8 */
-static bool unsupported_async_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
-                                   void *env, cma_instance *caller, cm_error *err) {
-  (void)self, (void)on_start, (void)on_resolve, (void)env, (void)caller;
-  return fail(err, CMREF_INTERNAL, CMI_UNSUPPORTED "async lifted functions (issue 8)");
-}
-
 static bool canon_lift_item(walker *w) {
   uint8_t b;
   uint32_t fidx, tidx;
@@ -775,11 +785,15 @@ static bool canon_lift_item(walker *w) {
     return fail(w->err, CMREF_INTERNAL, "instantiation: lifted function without a function type");
   cma_corefunc callee;
   if (!corefunc_of_item(w->e, &core, &callee, w->err)) return false;
-  if (!wrap_task(w->e, &callee, &opts, w->err)) return false;
+  bool async_ = opts.async_ || ft.async_;
+  if (!async_ && !wrap_task(w->e, &callee, &opts, w->err)) return false;
   cma_funcinst *fi = cmi_alloc(w->e, sizeof *fi);
   if (!fi) return oom(w->err);
   cma_store_lift(&w->e->astore, fi, callee, &ft, &opts, &w->f->ci);
-  if (opts.async_ || ft.async_) fi->call = unsupported_async_call;
+  if (async_) { /* concurrency.c (issue 8) */
+    fi->call = cmx_lifted_call;
+    fi->host_env = w->e->store;
+  }
   return push(w->f, CMC_SORT_FUNC, (cmi_item){.u.func = fi}, w->err);
 }
 
@@ -824,6 +838,9 @@ static bool lowered_call(void *env, cm_store *s, const cm_value *args, cm_value 
   (void)s;
   lower_env *l = env;
   cmi_engine *e = l->e;
+  /* a synchronous lower of an async-typed callee may block: only in a task that may */
+  if (l->ft.async_ && !cmx_may_block(l->s))
+    return fail(err, CMREF_TRAP, "wasm trap: cannot block a synchronous task before returning");
   uint32_t depth = e->nstorage;
   int32_t cur = e->cur, outer_caller = l->caller_cur;
   l->caller_cur = cur;
@@ -846,7 +863,15 @@ static bool canon_lower_item(walker *w) {
   if (!get(w->f, CMC_SORT_FUNC, fidx, &fi, w->err)) return false;
   if (!cma_functype_of(w->f->types, w->f->def->spaces[CMC_SP_FUNC].v[fidx].type, &l->ft))
     return fail(w->err, CMREF_INTERNAL, "instantiation: lowered function without a function type");
-  if (l->ft.async_ || l->opts.async_) return unsupported_builtin(w, "async canon lower");
+  if (l->opts.async_) { /* concurrency.c (issue 8) */
+    cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+    if (!b) return oom(w->err);
+    b->inst = &w->f->ci;
+    b->callee = fi.u.func;
+    b->ft = l->ft;
+    b->opts = l->opts;
+    return push_host(w, cmx_canon_lower_async, b);
+  }
   cma_flat_functype flat;
   if (!flatten_functype(&l->opts, &l->ft, CMA_LOWER, &flat, w->err)) return false;
   l->s = &w->e->astore;
@@ -935,6 +960,8 @@ static bool context_get_fn(void *env, cm_store *s, const cm_value *args, cm_valu
                            cm_error *err) {
   (void)s, (void)args;
   context_env *c = env;
+  uint32_t *slot;
+  if (cmx_context_slot(&c->e->astore, c->i, &slot)) return results[0].i32 = *slot, true;
   if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.get outside of a task");
   results[0].i32 = c->e->storage[c->e->cur][c->i];
   return true;
@@ -944,6 +971,8 @@ static bool context_set_fn(void *env, cm_store *s, const cm_value *args, cm_valu
                            cm_error *err) {
   (void)s, (void)results;
   context_env *c = env;
+  uint32_t *slot;
+  if (cmx_context_slot(&c->e->astore, c->i, &slot)) return *slot = args[0].i32, true;
   if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.set outside of a task");
   c->e->storage[c->e->cur][c->i] = args[0].i32;
   return true;
@@ -990,6 +1019,49 @@ static bool unsupported_builtin(walker *w, const char *name) {
   return push_host(w, unsupported_fn, b);
 }
 
+/* a built-in of concurrency.c (issue 8) */
+static bool cx_builtin(walker *w, cm_host_fn fn, cmx_builtin **out) {
+  cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+  if (!b) return oom(w->err);
+  b->inst = &w->f->ci;
+  if (out) *out = b;
+  return push_host(w, fn, b);
+}
+
+/* canon task.return: its result type (a func type of the validator's arena) and options */
+static bool task_return_builtin(walker *w) {
+  uint8_t k;
+  rawopts o;
+  cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+  if (!b) return oom(w->err);
+  b->inst = &w->f->ci;
+  b->ft.types = w->f->types;
+  b->ft.result = CMC_NONE;
+  if (!rd_byte(w, &k)) return false;
+  if (k == 0) {
+    if (!rd_valtype_tid(w, &b->ft.result)) return false;
+  } else if (!rd_byte(w, &k)) {
+    return false;
+  }
+  if (!rd_opts(w, &o) || !make_opts(w, &o, &b->opts)) return false;
+  return push_host(w, cmx_task_return, b);
+}
+
+/* canon waitable-set.wait / poll: cancellable?, memory */
+static bool wset_builtin(walker *w, cm_host_fn fn) {
+  uint8_t k;
+  rawopts o;
+  memset(&o, 0, sizeof o);
+  if (!rd_byte(w, &k) || !rd_u32(w, &o.memory)) return false;
+  o.has_memory = true;
+  cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+  if (!b) return oom(w->err);
+  b->inst = &w->f->ci;
+  b->async_ = k != 0;
+  if (!make_opts(w, &o, &b->opts)) return false;
+  return push_host(w, fn, b);
+}
+
 static bool canon_item(walker *w) {
   uint8_t b, k;
   uint32_t x;
@@ -1001,15 +1073,19 @@ static bool canon_item(walker *w) {
   case 0x02: return resource_builtin(w, resource_new_fn);
   case 0x03: return resource_builtin(w, resource_drop_fn);
   case 0x04: return resource_builtin(w, resource_rep_fn);
-  case 0x09: /* task.return */
-    if (!rd_byte(w, &k)) return false;
-    if (k == 0 ? !rd_valtype(w) : !rd_byte(w, &k)) return false;
-    return rd_opts(w, &o) && unsupported_builtin(w, "task.return");
+  case 0x09: return task_return_builtin(w);
+  case 0x0c: return rd_byte(w, &k) && cx_builtin(w, cmx_thread_yield, NULL);
+  case 0x0d: return cx_builtin(w, cmx_subtask_drop, NULL);
+  case 0x1f: return cx_builtin(w, cmx_waitable_set_new, NULL);
+  case 0x20: return wset_builtin(w, cmx_waitable_set_wait);
+  case 0x21: return wset_builtin(w, cmx_waitable_set_poll);
+  case 0x22: return cx_builtin(w, cmx_waitable_set_drop, NULL);
+  case 0x23: return cx_builtin(w, cmx_waitable_join, NULL);
   case 0x0a: case 0x0b:
     return context_builtin(w, b == 0x0b);
   case 0x24: return builtin(w, backpressure_inc_fn, "backpressure.inc");
   case 0x25: return builtin(w, backpressure_dec_fn, "backpressure.dec");
-  case 0x06: case 0x29: case 0x0c: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
+  case 0x06: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
     return rd_byte(w, &k) && unsupported_builtin(w, "of the async ABI");
   case 0x0e: case 0x13: case 0x14: case 0x15: case 0x1a: case 0x1b:
     return rd_u32(w, &x) && unsupported_builtin(w, "for streams/futures");
@@ -1018,8 +1094,6 @@ static bool canon_item(walker *w) {
   case 0x11: case 0x12: case 0x18: case 0x19:
     return rd_u32(w, &x) && rd_byte(w, &k) && unsupported_builtin(w, "for streams/futures");
   case 0x1c: case 0x1d: return rd_opts(w, &o) && unsupported_builtin(w, "error-context");
-  case 0x20: case 0x21:
-    return rd_byte(w, &k) && rd_u32(w, &x) && unsupported_builtin(w, "waitable-set.wait/poll");
   case 0x27: return rd_u32(w, &x) && rd_u32(w, &x) && unsupported_builtin(w, "thread.new-indirect");
   default: return unsupported_builtin(w, "of the async ABI");
   }

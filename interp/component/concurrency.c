@@ -1,0 +1,819 @@
+/* Concurrency (concurrency.h): the spec's Store, Thread, Task, Waitable, WaitableSet,
+ * Subtask, the async canon lift / lower and the async built-ins, in definitions.py's order. */
+#include "component/concurrency.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/fiber.h"
+#include "component/resources.h"
+#include "component/types.h"
+#include "core/exec_internal.h"
+
+/* the value stack and frames of one thread's core execution (the core store's execution
+ * state is swapped on every switch) */
+#define THREAD_STACK_SLOTS (1u << 16)
+
+typedef struct cmx_thread cmx_thread;
+typedef struct cmx_task cmx_task;
+typedef bool (*ready_fn)(void *arg);
+
+static bool fail(cm_error *err, cmref_errkind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool fail(cm_error *err, cmref_errkind kind, const char *fmt, ...) {
+  if (!err) return false;
+  va_list ap;
+  va_start(ap, fmt);
+  char msg[sizeof err->message];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cm_error_set(err, kind, "%s", msg);
+  return false;
+}
+#define TRAP(...) fail(err, CMREF_TRAP, __VA_ARGS__)
+static bool oom(cm_error *err) { return fail(err, CMREF_EXHAUSTION, "out of memory"); }
+
+/* ================================================================================ */
+/* Store                                                                            */
+/* ================================================================================ */
+
+struct cmx_store {
+  cma_store *astore;
+  cm_store *core;
+  cmx_thread **waiting; /* Store.waiting, in the order the threads started waiting */
+  uint32_t nwaiting, capwaiting;
+  cmx_thread *current; /* the running thread; NULL: the embedder */
+  void **owned;
+  uint32_t nowned, capowned;
+};
+
+static bool grow(void **p, uint32_t *cap, uint32_t n, size_t size) {
+  if (n < *cap) return true;
+  uint32_t c = *cap ? *cap * 2 : 8;
+  void *q = realloc(*p, (size_t)c * size);
+  if (!q) return false;
+  *p = q;
+  *cap = c;
+  return true;
+}
+
+static void *own(cmx_store *s, size_t size) {
+  if (!grow((void **)&s->owned, &s->capowned, s->nowned, sizeof *s->owned)) return NULL;
+  void *p = calloc(1, size);
+  if (p) s->owned[s->nowned++] = p;
+  return p;
+}
+
+cmx_store *cmx_store_of(cma_store *as, cm_store *core) {
+  if (as->cx) return as->cx;
+  cmx_store *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->astore = as;
+  s->core = core;
+  as->cx = s;
+  return s;
+}
+
+static void thread_release(cmx_thread *t);
+
+void cmx_store_free(cma_store *as) {
+  cmx_store *s = as->cx;
+  if (!s) return;
+  for (uint32_t i = 0; i < s->nwaiting; i++) thread_release(s->waiting[i]);
+  for (uint32_t i = 0; i < s->nowned; i++) free(s->owned[i]);
+  free(s->owned);
+  free(s->waiting);
+  free(s);
+  as->cx = NULL;
+}
+
+/* ================================================================================ */
+/* Thread                                                                           */
+/* ================================================================================ */
+
+typedef bool (*thread_body)(cmx_thread *t, cm_error *err);
+
+struct cmx_thread {
+  cmx_store *store;
+  cmx_task *task;
+  thread_body body;
+  cmf_fiber *fiber;
+  ready_fn ready;
+  void *ready_arg;
+  bool done, ok, in_event_loop;
+  cm_error err;
+  uint32_t context[2]; /* context.get / context.set */
+  /* the core execution state while suspended */
+  cm_value *stack;
+  cm_frame *frames;
+  cm_value *sp;
+  uint32_t nframes, nesting;
+};
+
+static void thread_main(void *arg) {
+  cmx_thread *t = arg;
+  t->ok = t->body(t, &t->err);
+  cma_instance *inst = t->task ? ((cma_task *)t->task)->inst : NULL;
+  if (inst && inst->exclusive_thread == t) inst->exclusive_thread = NULL; /* the thread ended */
+}
+
+static cmx_thread *thread_new(cmx_store *s, cmx_task *task, thread_body body) {
+  cmx_thread *t = own(s, sizeof *t);
+  if (!t) return NULL;
+  t->store = s;
+  t->task = task;
+  t->body = body;
+  t->fiber = cmf_fiber_new(thread_main, t);
+  t->stack = calloc(THREAD_STACK_SLOTS, sizeof *t->stack);
+  t->frames = calloc(CM_MAX_FRAMES, sizeof *t->frames);
+  if (!t->fiber || !t->stack || !t->frames) {
+    thread_release(t);
+    return NULL;
+  }
+  t->sp = t->stack;
+  return t;
+}
+
+static void thread_release(cmx_thread *t) {
+  cmf_fiber_free(t->fiber);
+  free(t->stack);
+  free(t->frames);
+  t->fiber = NULL;
+  t->stack = NULL;
+  t->frames = NULL;
+}
+
+/* Thread.resume: runs t until it suspends or ends; false (with t's error) if it trapped */
+static bool thread_resume(cmx_thread *t, cm_error *err) {
+  cmx_store *s = t->store;
+  cm_store *c = s->core;
+  cm_value *stack = c->stack, *sp = c->sp;
+  size_t slots = c->stack_slots;
+  cm_frame *frames = c->frames;
+  uint32_t nframes = c->nframes, nesting = c->nesting;
+  cmx_thread *prev = s->current;
+  c->stack = t->stack;
+  c->stack_slots = THREAD_STACK_SLOTS;
+  c->sp = t->sp;
+  c->frames = t->frames;
+  c->nframes = t->nframes;
+  c->nesting = t->nesting;
+  s->current = t;
+  cmf_resume(t->fiber);
+  t->sp = c->sp;
+  t->nframes = c->nframes;
+  t->nesting = c->nesting;
+  c->stack = stack;
+  c->stack_slots = slots;
+  c->sp = sp;
+  c->frames = frames;
+  c->nframes = nframes;
+  c->nesting = nesting;
+  s->current = prev;
+  if (!cmf_done(t->fiber)) return true;
+  t->done = true;
+  thread_release(t);
+  if (t->ok) return true;
+  if (err) *err = t->err;
+  return false;
+}
+
+/* The thread whose task's own core code is running: the current thread, unless a
+ * synchronous lift (canonical.c, which runs on the caller's stack) has been entered since
+ * (the core store's invocation nesting then exceeds the thread's one level). NULL: the
+ * running task is synchronous. */
+static cmx_thread *task_thread(cmx_store *s) {
+  return s->current && s->core->nesting <= 1 ? s->current : NULL;
+}
+
+/* Task.may_block */
+static bool task_may_block(cmx_task *task);
+
+static bool always(void *arg) {
+  (void)arg;
+  return true;
+}
+
+/* Thread.suspend_until: t waits in Store.waiting until ready(arg) holds and a tick picks it */
+static bool thread_suspend_until(cmx_thread *t, ready_fn ready, void *arg, cm_error *err) {
+  cmx_store *s = t->store;
+  if (!grow((void **)&s->waiting, &s->capwaiting, s->nwaiting, sizeof *s->waiting)) return oom(err);
+  s->waiting[s->nwaiting++] = t;
+  t->ready = ready;
+  t->ready_arg = arg;
+  cmf_suspend(t->fiber);
+  return true;
+}
+
+/* Store.tick: resumes the first waiting thread that is ready. *progress: one was. */
+static bool store_tick(cmx_store *s, bool *progress, cm_error *err) {
+  *progress = false;
+  for (uint32_t i = 0; i < s->nwaiting; i++) {
+    cmx_thread *t = s->waiting[i];
+    if (!t->ready(t->ready_arg)) continue;
+    memmove(&s->waiting[i], &s->waiting[i + 1], (s->nwaiting - i - 1) * sizeof *s->waiting);
+    s->nwaiting--;
+    *progress = true;
+    return thread_resume(t, err);
+  }
+  return true;
+}
+
+/* Blocks the current thread (or, for the embedder, runs the scheduler) until ready(arg) */
+static bool block_until(cmx_store *s, ready_fn ready, void *arg, cm_error *err) {
+  if (ready(arg)) return true;
+  if (s->current) return thread_suspend_until(s->current, ready, arg, err);
+  while (!ready(arg)) {
+    bool progress;
+    if (!store_tick(s, &progress, err)) return false;
+    if (!progress) return TRAP("wasm trap: deadlock detected: event loop cannot make further progress");
+  }
+  return true;
+}
+
+/* ================================================================================ */
+/* Waitable and WaitableSet                                                         */
+/* ================================================================================ */
+
+enum { EVENT_NONE = 0, EVENT_SUBTASK = 1, EVENT_STREAM_READ = 2, EVENT_STREAM_WRITE = 3,
+       EVENT_FUTURE_READ = 4, EVENT_FUTURE_WRITE = 5, EVENT_TASK_CANCELLED = 6 };
+
+typedef struct cmx_waitable cmx_waitable;
+typedef struct cmx_wset cmx_wset;
+
+enum { WAITABLE_SUBTASK = 1 };
+
+struct cmx_waitable {
+  int kind;
+  bool pending; /* pending_event is set */
+  void (*pending_event)(cmx_waitable *w, uint32_t ev[3]);
+  cmx_wset *wset;
+};
+
+struct cmx_wset {
+  cmx_waitable **elems;
+  uint32_t n, cap;
+  uint32_t num_waiting;
+};
+
+static void waitable_set_pending_event(cmx_waitable *w, void (*f)(cmx_waitable *, uint32_t[3])) {
+  w->pending = true;
+  w->pending_event = f;
+}
+
+static void waitable_get_pending_event(cmx_waitable *w, uint32_t ev[3]) {
+  w->pending = false;
+  w->pending_event(w, ev);
+}
+
+static bool waitable_join(cmx_waitable *w, cmx_wset *ws, cm_error *err) {
+  if (w->wset) {
+    cmx_wset *o = w->wset;
+    for (uint32_t i = 0; i < o->n; i++)
+      if (o->elems[i] == w) {
+        memmove(&o->elems[i], &o->elems[i + 1], (o->n - i - 1) * sizeof *o->elems);
+        o->n--;
+        break;
+      }
+  }
+  w->wset = ws;
+  if (ws) {
+    if (!grow((void **)&ws->elems, &ws->cap, ws->n, sizeof *ws->elems)) return oom(err);
+    ws->elems[ws->n++] = w;
+  }
+  return true;
+}
+
+static bool wset_has_pending_event(void *arg) {
+  cmx_wset *ws = arg;
+  for (uint32_t i = 0; i < ws->n; i++)
+    if (ws->elems[i]->pending) return true;
+  return false;
+}
+
+static void wset_get_pending_event(cmx_wset *ws, uint32_t ev[3]) {
+  for (uint32_t i = 0; i < ws->n; i++)
+    if (ws->elems[i]->pending) {
+      waitable_get_pending_event(ws->elems[i], ev);
+      return;
+    }
+  ev[0] = ev[1] = ev[2] = 0;
+}
+
+typedef struct wset_wait {
+  cmx_wset *ws;
+  cma_instance *inst; /* non-NULL: also wait until the instance is not exclusively held */
+} wset_wait;
+
+static bool wset_ready(void *arg) {
+  wset_wait *w = arg;
+  if (w->inst && w->inst->exclusive_thread) return false;
+  return wset_has_pending_event(w->ws);
+}
+
+/* WaitableSet.wait_until */
+static bool wset_wait_until(cmx_store *s, cmx_wset *ws, cma_instance *excl, uint32_t ev[3],
+                            cm_error *err) {
+  wset_wait w = {ws, excl};
+  ws->num_waiting++;
+  bool ok = block_until(s, wset_ready, &w, err);
+  ws->num_waiting--;
+  if (ok) wset_get_pending_event(ws, ev);
+  return ok;
+}
+
+/* ================================================================================ */
+/* Task                                                                             */
+/* ================================================================================ */
+
+struct cmx_task {
+  cma_task t; /* the borrow scope of lifted handles */
+  cma_funcinst *f;
+  cmx_thread *thread;
+  cma_heap heap;
+  bool host_caller;
+};
+
+static bool task_needs_exclusive(cmx_task *task) {
+  return !task->f->opts.async_ || task->f->opts.callback;
+}
+
+static bool task_has_backpressure(cmx_task *task) {
+  cma_instance *inst = task->t.inst;
+  return inst->backpressure > 0 || (task_needs_exclusive(task) && inst->exclusive_thread);
+}
+
+static bool task_may_block(cmx_task *task) {
+  return task->f->ft.async_ || task->t.state == CMA_TASK_RESOLVED;
+}
+
+static bool task_may_enter(void *arg) { return !task_has_backpressure(arg); }
+
+/* Task.enter: waits out backpressure, then takes the instance's exclusive lock if needed */
+static bool task_enter(cmx_task *task, cmx_thread *t, cm_error *err) {
+  cma_instance *inst = task->t.inst;
+  if (task_has_backpressure(task) || inst->num_waiting_to_enter > 0) {
+    inst->num_waiting_to_enter++;
+    bool ok = thread_suspend_until(t, task_may_enter, task, err);
+    inst->num_waiting_to_enter--;
+    if (!ok) return false;
+  }
+  if (task_needs_exclusive(task)) inst->exclusive_thread = t;
+  return true;
+}
+
+/* Task.return_ */
+static bool task_return(cmx_task *task, const cma_vals *result, cm_error *err) {
+  if (task->t.state == CMA_TASK_RESOLVED)
+    return TRAP("wasm trap: `task.return` or `task.cancel` called more than once for current task");
+  if (task->t.num_borrows > 0) return TRAP("borrow handles still remain at the end of the call");
+  if (!task->t.on_resolve(task->t.env, result, err)) return false;
+  task->t.state = CMA_TASK_RESOLVED;
+  return true;
+}
+
+/* Task.exit */
+static bool task_exit(cmx_task *task, cmx_thread *t, cm_error *err) {
+  if (task->t.state != CMA_TASK_RESOLVED)
+    return TRAP("wasm trap: async-lifted export failed to produce a result");
+  if (task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
+    task->t.inst->exclusive_thread = NULL;
+  cma_heap_free(&task->heap);
+  return true;
+}
+
+static bool task_resolved(void *arg) { return ((cmx_task *)arg)->t.state == CMA_TASK_RESOLVED; }
+
+/* ================================================================================ */
+/* Subtask                                                                          */
+/* ================================================================================ */
+
+typedef struct cmx_subtask {
+  cmx_waitable w;
+  cma_subtask st;
+  uint32_t index; /* in the caller's table; 0 until added */
+  const cmx_builtin *b;
+  cma_cx cx;
+  cma_heap heap;
+  cm_value flat_args[CMA_MAX_FLAT_ASYNC_PARAMS + 2];
+  uint32_t nflat_args, nparam_args;
+} cmx_subtask;
+
+static void subtask_event(cmx_waitable *w, uint32_t ev[3]) {
+  cmx_subtask *s = (cmx_subtask *)w;
+  ev[0] = EVENT_SUBTASK;
+  ev[1] = s->index;
+  ev[2] = s->st.state;
+  if (s->st.state == CMA_SUBTASK_RETURNED) cma_deliver_resolve(&s->st);
+}
+
+static void subtask_on_progress(cmx_subtask *s) {
+  if (s->index) waitable_set_pending_event(&s->w, subtask_event);
+}
+
+static bool subtask_resolved(void *arg) {
+  const cma_subtask *st = arg;
+  return st->state == CMA_SUBTASK_RETURNED || st->state == CMA_SUBTASK_CANCELLED_BEFORE_STARTED ||
+         st->state == CMA_SUBTASK_CANCELLED_BEFORE_RETURNED;
+}
+
+bool cmx_wait_subtask(cma_store *as, cma_subtask *st, cm_error *err) {
+  cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
+  if (!t || !task_may_block(t->task))
+    return TRAP("wasm trap: cannot block a synchronous task before returning");
+  return block_until(as->cx, subtask_resolved, st, err);
+}
+
+bool cmx_may_block(cma_store *as) {
+  cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
+  return t && task_may_block(t->task);
+}
+
+/* ================================================================================ */
+/* canon lift (async)                                                               */
+/* ================================================================================ */
+
+static bool call_core(cma_corefunc *f, const cm_value *args, uint32_t nargs, cm_value *results,
+                      uint32_t nresults, cm_error *err) {
+  if (f->call(f->env, args, nargs, results, nresults, err)) return true;
+  if (err && err->kind == CMREF_TRAP && strncmp(err->message, "uncaught exception", 18) == 0)
+    return TRAP("wasm trap: uncaught exception propagated out of component");
+  return false;
+}
+
+static bool lifted_sync_body(cmx_task *task, cmx_thread *t, cma_cx *cx, const cm_value *flat_args,
+                             uint32_t nargs, const cma_flat_functype *flat_ft, cm_error *err) {
+  cma_funcinst *f = task->f;
+  cm_value res[CMA_MAX_FLAT_RESULTS + 1];
+  memset(res, 0, sizeof res);
+  if (!call_core(&f->callee, flat_args, nargs, res, flat_ft->nresults, err)) return false;
+  cmc_field rf = {NULL, f->ft.result};
+  cma_vals result;
+  if (!cma_lift_flat_values(cx, CMA_MAX_FLAT_RESULTS, res, flat_ft->nresults, &rf,
+                            f->ft.result == CMC_NONE ? 0 : 1, &result) ||
+      !task_return(task, &result, err))
+    return false;
+  if (f->opts.post_return) {
+    task->t.inst->may_leave = false;
+    bool ok = call_core(f->opts.post_return, res, flat_ft->nresults, NULL, 0, err);
+    task->t.inst->may_leave = true;
+    if (!ok) return false;
+  }
+  return task_exit(task, t, err);
+}
+
+static bool get_wset(cma_instance *inst, uint32_t i, cmx_wset **out, cm_error *err) {
+  cma_table_entry *e;
+  if (!cma_table_get(&inst->handles, i, &e, err)) return false;
+  if (e->kind != CMA_ENTRY_WAITABLE_SET) return TRAP("wasm trap: unknown handle index %u", i);
+  *out = e->p;
+  return true;
+}
+
+typedef struct yield_wait {
+  cma_instance *inst;
+} yield_wait;
+
+static bool not_exclusive(void *arg) { return ((cma_instance *)arg)->exclusive_thread == NULL; }
+
+/* the callback event loop of canon_lift */
+static bool lifted_callback_loop(cmx_task *task, cmx_thread *t, uint32_t packed, cm_error *err) {
+  cma_funcinst *f = task->f;
+  cma_instance *inst = task->t.inst;
+  for (;;) {
+    uint32_t code = packed & 0xf, si = packed >> 4;
+    if (code > 2) return TRAP("wasm trap: unsupported callback code: %u", code);
+    if (code == 0) break; /* EXIT */
+    t->in_event_loop = true;
+    inst->exclusive_thread = NULL;
+    uint32_t ev[3] = {EVENT_NONE, 0, 0};
+    if (code == 1) { /* YIELD */
+      if (!thread_suspend_until(t, not_exclusive, inst, err)) return false;
+    } else { /* WAIT */
+      cmx_wset *ws = NULL;
+      if (!get_wset(inst, si, &ws, err) || !wset_wait_until(t->store, ws, inst, ev, err))
+        return false;
+    }
+    t->in_event_loop = false;
+    inst->exclusive_thread = t;
+    cm_value args[3] = {{.i32 = ev[0]}, {.i32 = ev[1]}, {.i32 = ev[2]}}, res = {0};
+    if (!call_core(f->opts.callback, args, 3, &res, 1, err)) return false;
+    packed = res.i32;
+  }
+  return task_exit(task, t, err);
+}
+
+/* canon_lift's thread_func */
+static bool lifted_thread(cmx_thread *t, cm_error *err) {
+  cmx_task *task = t->task;
+  cma_funcinst *f = task->f;
+  const cma_options *opts = &f->opts;
+  if (!task_enter(task, t, err)) return false;
+  cma_cx cx = {.opts = opts, .inst = task->t.inst, .scope_kind = CMA_SCOPE_TASK,
+               .borrow_scope = &task->t, .types = f->ft.types, .heap = &task->heap,
+               .host = task->host_caller, .err = err};
+  cma_vals args = {NULL, 0};
+  task->t.state = CMA_TASK_STARTED;
+  if (!task->t.on_start(task->t.env, &args, err)) return false;
+  cm_value flat_args[CMA_MAX_FLAT_PARAMS + 1];
+  uint32_t nargs = 0;
+  cma_flat_functype flat_ft;
+  if (!cma_lower_flat_values(&cx, CMA_MAX_FLAT_PARAMS, &args, f->ft.params, f->ft.nparams,
+                             flat_args, &nargs) ||
+      !flatten_functype(opts, &f->ft, CMA_LIFT, &flat_ft, err))
+    return false;
+  if (!opts->async_) return lifted_sync_body(task, t, &cx, flat_args, nargs, &flat_ft, err);
+  if (!opts->callback) {
+    if (!call_core(&f->callee, flat_args, nargs, NULL, 0, err)) return false;
+    return task_exit(task, t, err);
+  }
+  cm_value packed = {0};
+  if (!call_core(&f->callee, flat_args, nargs, &packed, 1, err)) return false;
+  return lifted_callback_loop(task, t, packed.i32, err);
+}
+
+/* a is b or one of b's ancestors (call_might_be_recursive: entering yourself) */
+static bool is_reflexive_ancestor(const cma_instance *a, const cma_instance *b) {
+  for (; b; b = b->parent)
+    if (a == b) return true;
+  return false;
+}
+
+bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
+                     void *env, cma_instance *caller, cm_error *err) {
+  cmx_store *s = cmx_store_of(self->store, self->host_env);
+  if (!s) return oom(err);
+  cma_instance *inst = self->inst;
+  if (!may_enter_from(inst, caller) || (caller && is_reflexive_ancestor(inst, caller)))
+    return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_ENTER, caller == NULL));
+  cmx_task *task = own(s, sizeof *task);
+  if (!task) return oom(err);
+  task->t.ft = &self->ft;
+  task->t.opts = &self->opts;
+  task->t.inst = inst;
+  task->t.on_start = on_start;
+  task->t.on_resolve = on_resolve;
+  task->t.env = env;
+  task->t.state = CMA_TASK_INITIAL;
+  task->f = self;
+  task->host_caller = caller == NULL;
+  task->thread = thread_new(s, task, lifted_thread);
+  if (!task->thread) return oom(err);
+  enter_from(inst, caller);
+  bool ok = thread_resume(task->thread, err);
+  /* lockdown (Explainer.md): a trap leaves the instances it ran in unenterable */
+  if (ok || (err && err->kind != CMREF_TRAP && err->kind != CMREF_EXHAUSTION)) leave_to(inst, caller);
+  if (ok && caller == NULL && s->current == NULL) ok = block_until(s, task_resolved, task, err);
+  return ok;
+}
+
+/* ================================================================================ */
+/* canon lower (async)                                                              */
+/* ================================================================================ */
+
+static bool async_lower_on_start(void *env, cma_vals *args, cm_error *err) {
+  cmx_subtask *s = env;
+  s->cx.err = err;
+  s->st.state = CMA_SUBTASK_STARTED;
+  subtask_on_progress(s);
+  return cma_lift_flat_values(&s->cx, CMA_MAX_FLAT_ASYNC_PARAMS, s->flat_args, s->nparam_args,
+                              s->b->ft.params, s->b->ft.nparams, args);
+}
+
+static bool async_lower_on_resolve(void *env, const cma_vals *result, cm_error *err) {
+  cmx_subtask *s = env;
+  s->cx.err = err;
+  cmc_field rf = {NULL, s->b->ft.result};
+  if (s->b->ft.result != CMC_NONE &&
+      !cma_lower_flat_values_to(&s->cx, 0, result, &rf, 1, s->flat_args + s->nparam_args, 1))
+    return false;
+  s->st.state = CMA_SUBTASK_RETURNED;
+  subtask_on_progress(s);
+  return true;
+}
+
+bool cmx_canon_lower_async(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  const cmx_builtin *b = env;
+  cma_instance *inst = b->inst;
+  if (!inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *st = cmx_store_of(inst->store, core);
+  if (!st) return oom(err);
+  cma_flat_functype flat_ft;
+  if (!flatten_functype(&b->opts, &b->ft, CMA_LOWER, &flat_ft, err)) return false;
+  cmx_subtask *s = own(st, sizeof *s);
+  if (!s) return oom(err);
+  s->w.kind = WAITABLE_SUBTASK;
+  s->b = b;
+  s->st.state = CMA_SUBTASK_STARTING;
+  s->nflat_args = flat_ft.nparams;
+  s->nparam_args = flat_ft.nparams - (b->ft.result != CMC_NONE ? 1 : 0);
+  memcpy(s->flat_args, args, flat_ft.nparams * sizeof *args);
+  s->cx = (cma_cx){.opts = &b->opts, .inst = inst, .scope_kind = CMA_SCOPE_SUBTASK,
+                   .borrow_scope = &s->st, .types = b->ft.types, .heap = &s->heap,
+                   .host = b->callee->call != cmx_lifted_call && b->callee->callee.call == NULL,
+                   .err = err};
+  if (!b->callee->call(b->callee, async_lower_on_start, async_lower_on_resolve, s, inst, err))
+    return false;
+  if (s->st.state == CMA_SUBTASK_RETURNED) {
+    cma_deliver_resolve(&s->st);
+    results[0].i32 = CMA_SUBTASK_RETURNED;
+    return true;
+  }
+  if (!cma_table_add(&inst->handles, CMA_ENTRY_WAITABLE, &s->w, &s->index, err)) return false;
+  results[0].i32 = s->st.state | (s->index << 4);
+  return true;
+}
+
+/* ================================================================================ */
+/* canon task.return                                                                */
+/* ================================================================================ */
+
+static cmx_thread *current_thread(cma_instance *inst, cm_store *core) {
+  cmx_store *s = cmx_store_of(inst->store, core);
+  return s ? task_thread(s) : NULL;
+}
+
+static bool same_valtype(cmc_types *ta, cmc_tid a, cmc_types *tb, cmc_tid b) {
+  if (a == CMC_NONE || b == CMC_NONE) return a == b;
+  if (ta != tb) return false;
+  cmc_error e;
+  cmc_subcx cx = {.types = ta, .err = &e};
+  return cmc_sub_valtype(&cx, a, b) && cmc_sub_valtype(&cx, b, a);
+}
+
+static bool same_memory(const cma_meminst *a, const cma_meminst *b) {
+  return a == b || (a && b && a->data == b->data);
+}
+
+bool cmx_task_return(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                     cm_error *err) {
+  (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_thread *t = current_thread(b->inst, core);
+  if (!t || !t->task->f->opts.async_ || t->task->t.inst != b->inst ||
+      !same_valtype(b->ft.types, b->ft.result, t->task->f->ft.types, t->task->f->ft.result) ||
+      b->opts.string_encoding != t->task->f->opts.string_encoding ||
+      (b->opts.memory && !same_memory(b->opts.memory, t->task->f->opts.memory)))
+    return TRAP("wasm trap: invalid `task.return` signature and/or options for current task");
+  cmx_task *task = t->task;
+  cma_functype rt = {.types = b->ft.types, .params = NULL, .nparams = 0, .result = CMC_NONE};
+  cmc_field rf = {NULL, b->ft.result};
+  if (b->ft.result != CMC_NONE) {
+    rt.params = &rf;
+    rt.nparams = 1;
+  }
+  cma_options sync_opts = b->opts;
+  sync_opts.async_ = false;
+  cma_flat_functype flat;
+  if (!flatten_functype(&sync_opts, &rt, CMA_LOWER, &flat, err)) return false;
+  cma_cx cx = {.opts = &sync_opts, .inst = b->inst, .types = b->ft.types, .heap = &task->heap,
+               .host = task->host_caller, .err = err};
+  cma_vals result;
+  if (!cma_lift_flat_values(&cx, CMA_MAX_FLAT_PARAMS, args, flat.nparams, rt.params, rt.nparams,
+                            &result))
+    return false;
+  return task_return(task, &result, err);
+}
+
+/* ================================================================================ */
+/* canon context.get / context.set                                                  */
+/* ================================================================================ */
+
+bool cmx_context_slot(cma_store *as, uint32_t i, uint32_t **out) {
+  cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
+  if (!t) return false;
+  *out = &t->context[i & 1];
+  return true;
+}
+
+/* ================================================================================ */
+/* canon thread.yield                                                               */
+/* ================================================================================ */
+
+bool cmx_thread_yield(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                      cm_error *err) {
+  (void)args;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  results[0].i32 = 0;
+  cmx_thread *t = current_thread(b->inst, core);
+  if (!t || !task_may_block(t->task)) return true; /* a sync task: no other thread runs */
+  return thread_suspend_until(t, always, NULL, err);
+}
+
+/* ================================================================================ */
+/* canon waitable-set.new / wait / poll / drop, waitable.join                       */
+/* ================================================================================ */
+
+bool cmx_waitable_set_new(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                          cm_error *err) {
+  (void)args;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  cmx_wset *ws = s ? own(s, sizeof *ws) : NULL;
+  if (!ws) return oom(err);
+  return cma_table_add(&b->inst->handles, CMA_ENTRY_WAITABLE_SET, ws, &results[0].i32, err);
+}
+
+/* unpack_event: stores p1, p2 at ptr, returns the event code */
+static bool unpack_event(const cmx_builtin *b, uint32_t ptr, const uint32_t ev[3],
+                         cm_value *results, cm_error *err) {
+  const cma_meminst *m = b->opts.memory;
+  if (!m) return fail(err, CMREF_INTERNAL, "waitable-set.wait without a memory");
+  if (ptr % 4) return TRAP("wasm trap: pointer not aligned");
+  if ((uint64_t)ptr + 8 > *m->size) return TRAP("wasm trap: pointer out of bounds");
+  uint8_t *p = *m->data + ptr;
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(ev[1] >> (8 * i));
+  for (int i = 0; i < 4; i++) p[4 + i] = (uint8_t)(ev[2] >> (8 * i));
+  results[0].i32 = ev[0];
+  return true;
+}
+
+bool cmx_waitable_set_wait(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  if (!s) return oom(err);
+  cmx_thread *t = task_thread(s);
+  if (!t || !task_may_block(t->task))
+    return TRAP("wasm trap: cannot block a synchronous task before returning");
+  cmx_wset *ws = NULL;
+  uint32_t ev[3];
+  if (!get_wset(b->inst, args[0].i32, &ws, err) || !wset_wait_until(s, ws, NULL, ev, err))
+    return false;
+  return unpack_event(b, args[1].i32, ev, results, err);
+}
+
+bool cmx_waitable_set_poll(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  (void)core;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_wset *ws = NULL;
+  uint32_t ev[3] = {EVENT_NONE, 0, 0};
+  if (!get_wset(b->inst, args[0].i32, &ws, err)) return false;
+  if (wset_has_pending_event(ws)) wset_get_pending_event(ws, ev);
+  return unpack_event(b, args[1].i32, ev, results, err);
+}
+
+bool cmx_waitable_set_drop(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  (void)core, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_wset *ws = NULL;
+  if (!get_wset(b->inst, args[0].i32, &ws, err)) return false;
+  if (ws->num_waiting > 0) return TRAP("wasm trap: cannot drop waitable set with waiters");
+  if (ws->n > 0) return TRAP("wasm trap: cannot drop waitable set with waiters");
+  cma_table_entry e;
+  if (!cma_table_remove(&b->inst->handles, args[0].i32, &e, err)) return false;
+  free(ws->elems);
+  ws->elems = NULL;
+  return true;
+}
+
+static bool get_waitable(cma_instance *inst, uint32_t i, cmx_waitable **out, cm_error *err) {
+  cma_table_entry *e;
+  if (!cma_table_get(&inst->handles, i, &e, err)) return false;
+  if (e->kind != CMA_ENTRY_WAITABLE) return TRAP("wasm trap: unknown handle index %u", i);
+  *out = e->p;
+  return true;
+}
+
+bool cmx_waitable_join(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                       cm_error *err) {
+  (void)core, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_waitable *w = NULL;
+  cmx_wset *ws = NULL;
+  if (!get_waitable(b->inst, args[0].i32, &w, err)) return false;
+  if (args[1].i32 != 0 && !get_wset(b->inst, args[1].i32, &ws, err)) return false;
+  return waitable_join(w, ws, err);
+}
+
+/* ================================================================================ */
+/* canon subtask.drop                                                               */
+/* ================================================================================ */
+
+bool cmx_subtask_drop(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                      cm_error *err) {
+  (void)core, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_waitable *w = NULL;
+  if (!get_waitable(b->inst, args[0].i32, &w, err)) return false;
+  if (w->kind != WAITABLE_SUBTASK) return TRAP("wasm trap: unknown handle index %u", args[0].i32);
+  cmx_subtask *s = (cmx_subtask *)w;
+  if (!s->st.delivered) return TRAP("wasm trap: cannot drop a subtask which has not yet resolved");
+  cma_table_entry e;
+  if (!cma_table_remove(&b->inst->handles, args[0].i32, &e, err)) return false;
+  cma_heap_free(&s->heap);
+  return waitable_join(w, NULL, err);
+}

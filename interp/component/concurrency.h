@@ -1,0 +1,70 @@
+/* Concurrency (Concurrency.md; the concurrency part of ../shared/spec/definitions.py):
+ * Store (the waiting threads and the scheduler's tick), Thread (one fiber each, fiber.h),
+ * Task, Waitable / WaitableSet, Subtask, the async `canon lift` / `canon lower` and the
+ * async built-ins. concurrency.c keeps the spec's names and order, one banner per section.
+ *
+ * Scheduling (where the spec leaves a choice, Store.tick's random.shuffle): the waiting
+ * threads are kept in the order they started waiting; a tick resumes the first whose
+ * ready() holds. WaitableSet.get_pending_event takes the first element (join order) with a
+ * pending event. Deterministic, so runs are reproducible.
+ *
+ * Memory: the Store owns every task, subtask, waitable and set it creates (freed by
+ * cmx_store_free at engine reset); a thread's fiber is freed when the thread ends. */
+#ifndef CMX_CONCURRENCY_H
+#define CMX_CONCURRENCY_H
+
+#include "component/abi.h"
+#include "core/runtime.h"
+
+typedef struct cmx_store cmx_store;
+
+/* The Store's concurrency state of an ABI store (created on first use with the core store
+ * whose execution state each thread swaps). NULL: out of memory. */
+cmx_store *cmx_store_of(cma_store *s, cm_store *core);
+void cmx_store_free(cma_store *s);
+
+/* FuncInst.call of a lift with the async option or of an async function type. The lifted
+ * funcinst's host_env must be the core store (cm_store *). */
+bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
+                     void *env, cma_instance *caller, cm_error *err);
+
+/* A synchronous canon lower whose callee has not resolved when its call returned: the
+ * caller blocks until it does (Thread.suspend_until subtask.resolved). */
+bool cmx_wait_subtask(cma_store *s, cma_subtask *st, cm_error *err);
+
+/* Task.may_block of the running task (false: a synchronous task, or the embedder) */
+bool cmx_may_block(cma_store *s);
+
+/* ---- built-ins: core host functions (env: a cmx_builtin filled by instantiation) ---- */
+typedef struct cmx_builtin {
+  cma_instance *inst;
+  cma_funcinst *callee;   /* canon lower */
+  cma_functype ft;        /* canon lower; task.return: its result type in ft.result */
+  cma_options opts;
+  bool async_;            /* waitable-set.wait/poll cancellable, subtask.cancel async */
+  uint32_t index;         /* context slot */
+} cmx_builtin;
+
+bool cmx_canon_lower_async(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_task_return(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                     cm_error *err);
+bool cmx_waitable_set_new(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                          cm_error *err);
+bool cmx_waitable_set_wait(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_waitable_set_poll(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_waitable_set_drop(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_waitable_join(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                       cm_error *err);
+bool cmx_subtask_drop(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                      cm_error *err);
+bool cmx_thread_yield(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                      cm_error *err);
+/* context.get / context.set of the current thread; false: no async thread is current
+ * (the caller then uses the synchronous task's storage) */
+bool cmx_context_slot(cma_store *s, uint32_t i, uint32_t **out);
+
+#endif
