@@ -370,7 +370,9 @@ const DECODE_ERROR = new RegExp([
   'does not start with', 'unsupported .* encoding'].join('|'), 'i');
 function classifyTranspileError(e, bytes) {
   const msg = String(e && e.message !== undefined ? e.message : e);
-  const flat = msg.split('\n').map(l => l.trim()).filter(Boolean).join(' / ');
+  // (skip reasons without binary offsets, so that the report groups them)
+  const flat = msg.split('\n').map(l => l.trim()).filter(Boolean).join(' / ')
+    .replace(/ \(at offset 0x[0-9a-f]+\)/g, '');
   const cause = msg.split('\n').map(l => l.trim()).filter(Boolean).slice(-1)[0] ?? '';
   const binary = bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
   if (!binary) return new Failure('malformed', msg);
