@@ -54,6 +54,12 @@ class Expectations:
             raise ExpectationError(f"{path}: {e}") from None
         return cls([_entry(path, i, r) for i, r in enumerate(raw)])
 
+    def skips(self, suite: str, relpath: str) -> dict[int | None, str]:
+        """Lines listed as `skip` (key None: the whole file) -> reason: the runner does not
+        run them at all (a directive that hangs or crashes the engine can be listed so)."""
+        return {e.line: e.reason for e in self.by_file.get((suite, relpath), ())
+                if e.status == SKIP}
+
     def apply(self, suite: str, relpath: str, results: list[Result]) -> None:
         entries = self.by_file.get((suite, relpath))
         if not entries:

@@ -103,8 +103,9 @@ class FileState:
 
 
 class Runner:
-    def __init__(self, engine):
+    def __init__(self, engine, skips: dict[int | None, str] | None = None):
         self.engine = engine
+        self.skips = {k: v for k, v in (skips or {}).items() if k is not None}
 
     # ---- driving a file ----------------------------------------------------------------
     def run(self, doc: dict, folder: Path) -> list[Result]:
@@ -124,12 +125,13 @@ class Runner:
                     for c in cmds]
         i = 0
         while i < len(cmds):
-            if unreadable(cmds[i]):
-                results.append(self.unreadable(cmds[i]))
+            if unreadable(cmds[i]) or cmds[i].get("line") in self.skips:
+                results.append(self.not_running(cmds[i]))
                 i += 1
                 continue
             j = i
-            while j < len(cmds) and cmds[j]["type"] in BATCHED and not unreadable(cmds[j]):
+            while (j < len(cmds) and cmds[j]["type"] in BATCHED and not unreadable(cmds[j])
+                   and cmds[j].get("line") not in self.skips):
                 j += 1
             if j > i:
                 nxt = cmds[j] if j < len(cmds) else None
@@ -156,17 +158,24 @@ class Runner:
         res.duration = time.perf_counter() - start
         return res
 
-    def unreadable(self, cmd: dict) -> Result:
-        """A directive the front-end could not read: an error; a module of it never exists."""
+    def not_running(self, cmd: dict) -> Result:
+        """A directive the front-end could not read (an error) or that the expectations say
+        to skip; a module of it never exists."""
         line = cmd.get("line", 0)
+        skip = self.skips.get(line) if not unreadable(cmd) else None
+        why_not = "was skipped (expectations)" if skip else "could not be read by the front-end"
         if cmd["type"] == "module":
-            self.bind(cmd.get("name"), Failed(line, "could not be read by the front-end"))
+            self.bind(cmd.get("name"), Failed(line, why_not))
         elif cmd["type"] == "module_definition":
-            self.state.last_definition = Failed(line, "could not be read by the front-end")
+            self.state.last_definition = Failed(line, why_not)
             if cmd.get("name") is not None:
                 self.state.definitions[cmd["name"]] = self.state.last_definition
         elif cmd["type"] == "module_instance":
-            self.bind(cmd.get("instance"), Failed(line, "could not be read by the front-end"))
+            self.bind(cmd.get("instance"), Failed(line, why_not))
+        elif cmd["type"] == "register" and cmd.get("as"):
+            self.state.registered[cmd["as"]] = Failed(line, why_not)
+        if skip:
+            return Result(line, cmd["type"], SKIP, reason=skip)
         where = cmd.get("parse_error_at")
         return Result(line, cmd["type"], ERROR, phase="parse",
                       reason=f"front-end: {cmd['parse_error']}" + (f" (at {where})" if where else ""))

@@ -17,7 +17,7 @@ from harness.engines import make_engine
 from harness.expectations import Expectations
 from harness.frontend import FrontendError, front_end, kind_of
 from harness.frontend.count import cached_count
-from harness.runner import ERROR, Result, Runner
+from harness.runner import ERROR, SKIP, Result, Runner
 from harness.suites import Suite
 
 
@@ -60,7 +60,12 @@ def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
     fr.commands = len(doc.get("commands", []))
     if _profile(task.suite) == "wasmtime":  # the suite's validation profile, as a feature
         doc = {**doc, "requirements": {**(doc.get("requirements") or {}), "wasmtime_profile": True}}
-    fr.results = Runner(engine).run(doc, folder)
+    skips = expectations.skips(task.suite, relpath)
+    if None in skips:   # the whole file is listed as skip: nothing runs
+        fr.results = [Result(c.get("line", 0), c["type"], SKIP, reason=skips[None])
+                      for c in doc.get("commands", [])]
+    else:
+        fr.results = Runner(engine, skips).run(doc, folder)
     if fr.counted is not None and fr.counted != fr.commands:
         _file_error(fr, f"the front-end produced {fr.commands} commands but the file has "
                         f"{fr.counted} directives")

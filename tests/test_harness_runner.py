@@ -120,3 +120,23 @@ def test_big_batches_cannot_deadlock_the_pipes():
         engine.close()
     assert len(replies) == 1000
     assert all(r["results"][1]["value"] == str(i) for i, r in enumerate(replies))
+
+
+@needs_wabt
+def test_skip_entries_are_not_run_at_all():
+    """A directive listed as skip never reaches the engine (so a crasher can be listed)."""
+    from harness.expectations import Entry, Expectations
+    ex = Expectations([Entry("t", "faults.wast", 5, "skip", "crashes the engine"),
+                       Entry("t", "faults.wast", 2, "xfail", "stale on purpose")])
+    engine = make_engine("fake-crash")
+    try:
+        fr = run_wast(engine, DATA / "faults.wast", ex)
+        whole = run_wast(engine, DATA / "faults.wast",
+                         Expectations([Entry("t", "faults.wast", None, "skip", "all")]))
+    finally:
+        engine.close()
+    got = [(line, o) for line, _, o in outcomes(fr)]
+    assert got == [(2, "xpass"), (3, "pass"), (4, "pass"), (5, "skip"), (6, "pass"),
+                   (7, "pass"), (8, "pass"), (9, "pass"), (10, "pass")]
+    assert fr.results[3].reason == "crashes the engine"
+    assert {o for _, _, o in outcomes(whole)} == {"skip"}
