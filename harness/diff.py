@@ -10,6 +10,7 @@ a run cannot be found.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +150,10 @@ def main(args: argparse.Namespace) -> int:
         a_rows, b_rows = rd.load_rows(conn, ra.id), rd.load_rows(conn, rb.id)
         diffs = differences(a_rows, b_rows)
         total = len(rd.align(a_rows, b_rows))
-        print(format_pair(ra, rb, diffs, total, args.limit))
         differ |= bool(diffs)
+        try:
+            print(format_pair(ra, rb, diffs, total, args.limit), flush=True)
+        except BrokenPipeError:          # `harness diff ... | head`: the reader has enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1 if differ else 0
     return 1 if differ else 0
