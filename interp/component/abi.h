@@ -135,6 +135,7 @@ struct cma_val {
       uint32_t rep;
       cma_resource_type *rt;
     } handle;
+    void *shared; /* stream/future: the shared stream or future (concurrency.c, issue 8) */
   } u;
 };
 
@@ -395,6 +396,8 @@ bool cma_lower_flat_values_to(cma_cx *cx, uint32_t max_flat, const cma_vals *vs,
                               const cmc_field *ts, uint32_t nts, const cm_value *out_param,
                               uint32_t nout_param);
 void cma_deliver_resolve(cma_subtask *st);
+uint64_t cma_elem_size(cma_cx *cx, cmc_tid t);
+uint32_t cma_alignment(cma_cx *cx, cmc_tid t);
 
 /* Fills err with the reason's wording (host or fused) and returns false. The message is a
  * printf format taking the reason's arguments (handle index, discriminant, ...). */

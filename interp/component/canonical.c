@@ -591,6 +591,8 @@ static bool load(cma_cx *cx, uint64_t ptr, cmc_tid t, cma_val *out) {
   case D_VARIANT: return load_variant(cx, ptr, ty, out);
   case D_FLAGS: out->u.flags = load_flags(cx, ptr, ty->n); return true;
   case D_OWN: return lift_own(cx, (uint32_t)load_int(cx, ptr, 4, false), ty, out);
+  case D_STREAM: case D_FUTURE: /* issue 8 */
+    return cmx_lift_async_value(cx, (uint32_t)load_int(cx, ptr, 4, false), ty, out);
   case D_BORROW: return lift_borrow(cx, (uint32_t)load_int(cx, ptr, 4, false), ty, out);
   default:
     return fail(cx->err, CMREF_INTERNAL, "canonical ABI: %s values are not supported yet (issue 8)",
@@ -957,6 +959,10 @@ static bool store(cma_cx *cx, const cma_val *v, cmc_tid t, uint64_t ptr) {
     return true;
   case D_BORROW:
     if (!lower_borrow(cx, v, ty, &h)) return false;
+    store_int(cx, h, ptr, 4);
+    return true;
+  case D_STREAM: case D_FUTURE: /* issue 8 */
+    if (!cmx_lower_async_value(cx, v, ty, &h)) return false;
     store_int(cx, h, ptr, 4);
     return true;
   default:
@@ -1647,6 +1653,7 @@ static bool lift_flat(cma_cx *cx, CoreValueIter *vi, cmc_tid t, cma_val *out) {
   case D_VARIANT: return lift_flat_variant(cx, vi, t, out);
   case D_FLAGS: out->u.flags = lift_flat_flags(vi, ty->n); return true;
   case D_OWN: return lift_own(cx, (uint32_t)next(vi, 0x7f), ty, out);
+  case D_STREAM: case D_FUTURE: return cmx_lift_async_value(cx, (uint32_t)next(vi, 0x7f), ty, out);
   case D_BORROW: return lift_borrow(cx, (uint32_t)next(vi, 0x7f), ty, out);
   default:
     return fail(cx->err, CMREF_INTERNAL, "canonical ABI: %s values are not supported yet (issue 8)",
@@ -1783,6 +1790,7 @@ static bool lower_flat(cma_cx *cx, flat_vals *f, const cma_val *v, cmc_tid t) {
   case D_VARIANT: return lower_flat_variant(cx, f, v, t);
   case D_FLAGS: return push(cx, f, 0x7f, lower_flat_flags(v->u.flags, ty->n));
   case D_OWN: return lower_own(cx, v, ty, &h) && push(cx, f, 0x7f, h);
+  case D_STREAM: case D_FUTURE: return cmx_lower_async_value(cx, v, ty, &h) && push(cx, f, 0x7f, h);
   case D_BORROW: return lower_borrow(cx, v, ty, &h) && push(cx, f, 0x7f, h);
   default:
     return fail(cx->err, CMREF_INTERNAL, "canonical ABI: %s values are not supported yet (issue 8)",
@@ -2079,3 +2087,5 @@ bool cma_lower_flat_values_to(cma_cx *cx, uint32_t max_flat, const cma_vals *vs,
 }
 
 void cma_deliver_resolve(cma_subtask *st) { deliver_resolve(st); }
+uint64_t cma_elem_size(cma_cx *cx, cmc_tid t) { return elem_size(cx, t); }
+uint32_t cma_alignment(cma_cx *cx, cmc_tid t) { return alignment(cx, t); }

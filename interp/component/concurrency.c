@@ -817,3 +817,321 @@ bool cmx_subtask_drop(void *env, cm_store *core, const cm_value *args, cm_value 
   cma_heap_free(&s->heap);
   return waitable_join(w, NULL, err);
 }
+
+/* ================================================================================ */
+/* Streams and Futures: buffers, SharedStreamImpl, copy ends                        */
+/* ================================================================================ */
+
+enum { COPY_COMPLETED = 0, COPY_DROPPED = 1, COPY_CANCELLED = 2 };
+enum { END_IDLE = 0, END_SYNC_COPYING, END_ASYNC_COPYING, END_CANCELLING_COPY, END_DONE };
+#define BLOCKED 0xffffffffu
+
+/* a ReadableBuffer (the writer's memory) or WritableBuffer (the reader's memory) */
+typedef struct copy_buffer {
+  cma_options opts;
+  cma_instance *inst;
+  cmc_types *types;
+  cmc_tid elem; /* CMC_NONE: no payload */
+  uint64_t ptr;
+  uint32_t length, progress;
+} copy_buffer;
+
+typedef struct copy_end copy_end;
+
+/* SharedStreamImpl (a future is one with a buffer of one element) */
+typedef struct shared_impl {
+  bool future;
+  bool dropped;
+  copy_end *pending; /* the end whose buffer waits for the other side */
+  copy_buffer *pending_buffer;
+} shared_impl;
+
+struct copy_end {
+  cmx_waitable w; /* kind WAITABLE_STREAM_END */
+  shared_impl *sh;
+  bool readable;
+  int state;
+  uint32_t index;
+  copy_buffer buf;
+  int result;    /* the pending event's CopyResult */
+  bool reclaim;  /* the pending event reclaims the buffer (on_copy) */
+  bool wrote;    /* future writable end: a value was written */
+};
+
+enum { WAITABLE_COPY_END = 2 };
+
+static uint32_t remain(const copy_buffer *b) { return b->length - b->progress; }
+
+static cma_cx buffer_cx(copy_buffer *b, cma_heap *heap, cm_error *err) {
+  return (cma_cx){.opts = &b->opts, .inst = b->inst, .scope_kind = CMA_SCOPE_NONE,
+                  .types = b->types, .heap = heap, .err = err};
+}
+
+/* copies n elements from src (a ReadableBuffer) to dst (a WritableBuffer) */
+static bool buffer_copy(copy_buffer *dst, copy_buffer *src, uint32_t n, cm_error *err) {
+  if (src->elem != CMC_NONE && dst->elem != CMC_NONE) {
+    cma_heap heap = {NULL};
+    cma_cx scx = buffer_cx(src, &heap, err), dcx = buffer_cx(dst, &heap, err);
+    uint64_t ssize = cma_elem_size(&scx, src->elem), dsize = cma_elem_size(&dcx, dst->elem);
+    for (uint32_t i = 0; i < n; i++) {
+      cma_val v;
+      if (!cma_load_value(&scx, src->ptr + (uint64_t)(src->progress + i) * ssize, src->elem, &v) ||
+          !cma_store_value(&dcx, &v, dst->elem, dst->ptr + (uint64_t)(dst->progress + i) * dsize)) {
+        cma_heap_free(&heap);
+        return false;
+      }
+    }
+    cma_heap_free(&heap);
+  }
+  src->progress += n;
+  dst->progress += n;
+  return true;
+}
+
+static void copy_event(cmx_waitable *w, uint32_t ev[3]);
+
+/* on_copy (reclaim) / on_copy_done (result) of the end e: its pending event */
+static void end_notify(copy_end *e, int result, bool reclaim) {
+  e->result = result;
+  e->reclaim = reclaim;
+  waitable_set_pending_event(&e->w, copy_event);
+}
+
+static void shared_reset_pending(shared_impl *sh) {
+  sh->pending = NULL;
+  sh->pending_buffer = NULL;
+}
+
+static void shared_reset_and_notify_pending(shared_impl *sh, int result) {
+  copy_end *p = sh->pending;
+  shared_reset_pending(sh);
+  if (p) end_notify(p, result, false);
+}
+
+static void copy_event(cmx_waitable *w, uint32_t ev[3]) {
+  copy_end *e = (copy_end *)w;
+  if (e->reclaim && e->sh->pending == e) shared_reset_pending(e->sh);
+  if (e->result == COPY_DROPPED || (e->sh->future && e->result == COPY_COMPLETED))
+    e->state = END_DONE;
+  else
+    e->state = END_IDLE;
+  if (e->sh->future && !e->readable && e->result == COPY_COMPLETED) e->wrote = true;
+  ev[0] = e->sh->future ? (e->readable ? EVENT_FUTURE_READ : EVENT_FUTURE_WRITE)
+                        : (e->readable ? EVENT_STREAM_READ : EVENT_STREAM_WRITE);
+  ev[1] = e->index;
+  ev[2] = e->sh->future ? (uint32_t)e->result : (uint32_t)e->result | (e->buf.progress << 4);
+}
+
+/* SharedStreamImpl.read / write: e's buffer meets the pending one, or becomes pending */
+static bool shared_copy(copy_end *e, cm_error *err) {
+  shared_impl *sh = e->sh;
+  if (sh->dropped) {
+    end_notify(e, COPY_DROPPED, false);
+    return true;
+  }
+  if (!sh->pending) {
+    sh->pending = e;
+    sh->pending_buffer = &e->buf;
+    return true;
+  }
+  copy_end *p = sh->pending;
+  if (remain(sh->pending_buffer) > 0) {
+    if (remain(&e->buf) > 0) {
+      uint32_t n = remain(&e->buf) < remain(sh->pending_buffer) ? remain(&e->buf) : remain(sh->pending_buffer);
+      bool ok = e->readable ? buffer_copy(&e->buf, sh->pending_buffer, n, err)
+                            : buffer_copy(sh->pending_buffer, &e->buf, n, err);
+      if (!ok) return false;
+      end_notify(p, COPY_COMPLETED, true);
+    }
+    end_notify(e, COPY_COMPLETED, false);
+  } else {
+    shared_reset_and_notify_pending(sh, COPY_COMPLETED);
+    sh->pending = e;
+    sh->pending_buffer = &e->buf;
+  }
+  return true;
+}
+
+/* SharedStreamImpl.drop */
+static void shared_drop(shared_impl *sh) {
+  if (sh->dropped) return;
+  sh->dropped = true;
+  if (sh->pending) shared_reset_and_notify_pending(sh, COPY_DROPPED);
+}
+
+static const char *copy_kind(const shared_impl *sh) { return sh->future ? "future" : "stream"; }
+
+static bool get_end(cma_instance *inst, uint32_t i, bool readable, bool future, copy_end **out,
+                    cm_error *err) {
+  cmx_waitable *w = NULL;
+  if (!get_waitable(inst, i, &w, err)) return false;
+  copy_end *e = (copy_end *)w;
+  if (w->kind != WAITABLE_COPY_END || e->readable != readable || e->sh->future != future)
+    return TRAP("wasm trap: unknown handle index %u", i);
+  *out = e;
+  return true;
+}
+
+static bool add_end(cma_instance *inst, shared_impl *sh, bool readable, uint32_t *out, cm_error *err) {
+  cmx_store *s = inst->store->cx;
+  copy_end *e = own(s, sizeof *e);
+  if (!e) return oom(err);
+  e->w.kind = WAITABLE_COPY_END;
+  e->sh = sh;
+  e->readable = readable;
+  if (!cma_table_add(&inst->handles, CMA_ENTRY_WAITABLE, &e->w, &e->index, err)) return false;
+  *out = e->index;
+  return true;
+}
+
+/* canon stream.new / future.new: (readable index) | (writable index << 32) */
+bool cmx_copy_new(void *env, cm_store *core, const cm_value *args, cm_value *results, cm_error *err) {
+  (void)args;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  shared_impl *sh = s ? own(s, sizeof *sh) : NULL;
+  if (!sh) return oom(err);
+  sh->future = b->future;
+  uint32_t ri, wi;
+  if (!add_end(b->inst, sh, true, &ri, err) || !add_end(b->inst, sh, false, &wi, err)) return false;
+  results[0].i64 = (uint64_t)ri | ((uint64_t)wi << 32);
+  return true;
+}
+
+static bool end_has_pending(void *arg) { return ((copy_end *)arg)->w.pending; }
+
+/* stream_copy / future_copy */
+static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_value *args,
+                 cm_value *results, cm_error *err) {
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  if (!s) return oom(err);
+  copy_end *e = NULL;
+  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err)) return false;
+  const char *kind = copy_kind(e->sh);
+  if (e->state == END_DONE) {
+    if (b->future)
+      return readable ? TRAP("wasm trap: cannot read from future after previous read succeeded")
+                      : TRAP("wasm trap: cannot write to future after previous write succeeded or readable end dropped");
+    return readable ? TRAP("wasm trap: cannot read from stream after being notified that the writable end dropped")
+                    : TRAP("wasm trap: cannot write to stream after being notified that the readable end dropped");
+  }
+  if (e->state != END_IDLE) return TRAP("wasm trap: cannot %s busy %s", readable ? "read from" : "write to", kind);
+  if (!b->opts.async_ && e->w.wset)
+    return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
+  uint32_t n = b->future ? 1 : args[2].i32;
+  e->buf = (copy_buffer){.opts = b->opts, .inst = b->inst, .types = b->ft.types,
+                         .elem = b->ft.result, .ptr = args[1].i32, .length = n};
+  if (e->buf.elem != CMC_NONE && n > 0) {
+    cma_cx cx = buffer_cx(&e->buf, NULL, err);
+    if (!b->opts.memory) return fail(err, CMREF_INTERNAL, "%s copy without a memory", kind);
+    uint64_t size = cma_elem_size(&cx, e->buf.elem);
+    uint32_t align = cma_alignment(&cx, e->buf.elem);
+    if (e->buf.ptr % align) return TRAP("wasm trap: pointer not aligned");
+    if (e->buf.ptr + (uint64_t)n * size > *b->opts.memory->size) return TRAP("wasm trap: pointer out of bounds");
+  }
+  e->state = END_ASYNC_COPYING;
+  if (!shared_copy(e, err)) return false;
+  if (!e->w.pending) {
+    if (b->opts.async_) {
+      results[0].i32 = BLOCKED;
+      return true;
+    }
+    cmx_thread *t = task_thread(s);
+    if (!t || !task_may_block(t->task))
+      return TRAP("wasm trap: cannot block a synchronous task before returning");
+    e->state = END_SYNC_COPYING;
+    if (!block_until(s, end_has_pending, e, err)) return false;
+  }
+  uint32_t ev[3];
+  waitable_get_pending_event(&e->w, ev);
+  results[0].i32 = ev[2];
+  return true;
+}
+
+bool cmx_copy_read(void *env, cm_store *s, const cm_value *args, cm_value *results, cm_error *err) {
+  return copy(env, s, true, args, results, err);
+}
+bool cmx_copy_write(void *env, cm_store *s, const cm_value *args, cm_value *results, cm_error *err) {
+  return copy(env, s, false, args, results, err);
+}
+
+/* stream.cancel-read / -write (future too) */
+static bool cancel_copy(const cmx_builtin *b, bool readable, const cm_value *args, cm_value *results,
+                        cm_error *err) {
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  copy_end *e = NULL;
+  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err)) return false;
+  if (e->state != END_ASYNC_COPYING) return TRAP("wasm trap: %s has no pending async copy to cancel", copy_kind(e->sh));
+  if (!e->w.pending) {
+    if (e->sh->pending == e) shared_reset_pending(e->sh);
+    end_notify(e, COPY_CANCELLED, false);
+  } else if (e->result == COPY_COMPLETED && e->reclaim) {
+    e->result = COPY_CANCELLED; /* a partial copy, then cancelled: CANCELLED | progress */
+  }
+  uint32_t ev[3];
+  waitable_get_pending_event(&e->w, ev);
+  results[0].i32 = ev[2];
+  return true;
+}
+
+bool cmx_copy_cancel_read(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                          cm_error *err) {
+  (void)s;
+  return cancel_copy(env, true, args, results, err);
+}
+bool cmx_copy_cancel_write(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  (void)s;
+  return cancel_copy(env, false, args, results, err);
+}
+
+static bool drop_end(const cmx_builtin *b, bool readable, uint32_t i, cm_error *err) {
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  copy_end *e = NULL;
+  if (!get_end(b->inst, i, readable, b->future, &e, err)) return false;
+  if (e->state == END_SYNC_COPYING || e->state == END_ASYNC_COPYING || e->state == END_CANCELLING_COPY)
+    return TRAP("wasm trap: cannot drop busy %s", copy_kind(e->sh));
+  if (b->future && !readable && !e->wrote && !e->sh->dropped)
+    return TRAP("wasm trap: cannot drop future write end without first writing a value");
+  shared_drop(e->sh);
+  cma_table_entry te;
+  if (!cma_table_remove(&b->inst->handles, i, &te, err)) return false;
+  return waitable_join(&e->w, NULL, err);
+}
+
+bool cmx_copy_drop_readable(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                            cm_error *err) {
+  (void)s, (void)results;
+  return drop_end(env, true, args[0].i32, err);
+}
+bool cmx_copy_drop_writable(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                            cm_error *err) {
+  (void)s, (void)results;
+  return drop_end(env, false, args[0].i32, err);
+}
+
+/* lift_async_value: the readable end leaves the lifting instance's table */
+bool cmx_lift_async_value(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out) {
+  cm_error *err = cx->err;
+  copy_end *e = NULL;
+  if (!get_end(cx->inst, i, true, t->kind == CMC_T_FUTURE, &e, err)) return false;
+  const char *kind = copy_kind(e->sh);
+  if (e->state == END_DONE)
+    return e->sh->future ? TRAP("wasm trap: cannot lift future after previous read succeeded")
+                         : TRAP("wasm trap: cannot lift stream after being notified that the writable end dropped");
+  if (e->state != END_IDLE) return TRAP("wasm trap: cannot lift busy %s", kind);
+  if (e->w.wset) return TRAP("wasm trap: cannot lift %s while it's in a waitable set", kind);
+  cma_table_entry te;
+  if (!cma_table_remove(&cx->inst->handles, i, &te, err)) return false;
+  out->u.shared = e->sh;
+  return true;
+}
+
+/* lower_async_value: a new readable end in the lowering instance's table */
+bool cmx_lower_async_value(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *out) {
+  (void)t;
+  if (!cx->inst->store->cx) return fail(cx->err, CMREF_INTERNAL, "stream/future without a store");
+  return add_end(cx->inst, v->u.shared, true, out, cx->err);
+}

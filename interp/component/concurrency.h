@@ -43,7 +43,24 @@ typedef struct cmx_builtin {
   cma_options opts;
   bool async_;            /* waitable-set.wait/poll cancellable, subtask.cancel async */
   uint32_t index;         /* context slot */
+  bool future;            /* stream.* / future.*: which; ft.types/ft.result: the element */
 } cmx_builtin;
+
+/* lift/lower of stream and future handles (canonical.c's lift_flat/load, lower_flat/store) */
+bool cmx_lift_async_value(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out);
+bool cmx_lower_async_value(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *out);
+
+bool cmx_copy_new(void *env, cm_store *s, const cm_value *args, cm_value *results, cm_error *err);
+bool cmx_copy_read(void *env, cm_store *s, const cm_value *args, cm_value *results, cm_error *err);
+bool cmx_copy_write(void *env, cm_store *s, const cm_value *args, cm_value *results, cm_error *err);
+bool cmx_copy_cancel_read(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                          cm_error *err);
+bool cmx_copy_cancel_write(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_copy_drop_readable(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                            cm_error *err);
+bool cmx_copy_drop_writable(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                            cm_error *err);
 
 bool cmx_canon_lower_async(void *env, cm_store *s, const cm_value *args, cm_value *results,
                            cm_error *err);

@@ -1062,6 +1062,32 @@ static bool wset_builtin(walker *w, cm_host_fn fn) {
   return push_host(w, fn, b);
 }
 
+/* canon stream.* / future.* (issue 8): the element type, options of read/write */
+static bool copy_builtin(walker *w, uint8_t op) {
+  static const cm_host_fn fns[7] = {cmx_copy_new, cmx_copy_read, cmx_copy_write,
+                                    cmx_copy_cancel_read, cmx_copy_cancel_write,
+                                    cmx_copy_drop_readable, cmx_copy_drop_writable};
+  bool future = op >= 0x15;
+  uint32_t k = op - (future ? 0x15 : 0x0e), x;
+  uint8_t byte;
+  rawopts o;
+  memset(&o, 0, sizeof o);
+  if (!rd_u32(w, &x)) return false;
+  if ((k == 1 || k == 2) && !rd_opts(w, &o)) return false;
+  if ((k == 3 || k == 4) && !rd_byte(w, &byte)) return false;
+  if (x >= w->f->def->spaces[CMC_SP_TYPE].len)
+    return fail(w->err, CMREF_INTERNAL, "instantiation: type index %u", x);
+  cmc_tid t = w->f->def->spaces[CMC_SP_TYPE].v[x].type;
+  cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+  if (!b) return oom(w->err);
+  b->inst = &w->f->ci;
+  b->future = future;
+  b->ft.types = w->f->types;
+  b->ft.result = t < w->f->types->len ? w->f->types->v[t].a : CMC_NONE;
+  if (!make_opts(w, &o, &b->opts)) return false;
+  return push_host(w, fns[k], b);
+}
+
 static bool canon_item(walker *w) {
   uint8_t b, k;
   uint32_t x;
@@ -1087,12 +1113,9 @@ static bool canon_item(walker *w) {
   case 0x25: return builtin(w, backpressure_dec_fn, "backpressure.dec");
   case 0x06: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
     return rd_byte(w, &k) && unsupported_builtin(w, "of the async ABI");
-  case 0x0e: case 0x13: case 0x14: case 0x15: case 0x1a: case 0x1b:
-    return rd_u32(w, &x) && unsupported_builtin(w, "for streams/futures");
-  case 0x0f: case 0x10: case 0x16: case 0x17:
-    return rd_u32(w, &x) && rd_opts(w, &o) && unsupported_builtin(w, "for streams/futures");
-  case 0x11: case 0x12: case 0x18: case 0x19:
-    return rd_u32(w, &x) && rd_byte(w, &k) && unsupported_builtin(w, "for streams/futures");
+  case 0x0e: case 0x0f: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:
+  case 0x15: case 0x16: case 0x17: case 0x18: case 0x19: case 0x1a: case 0x1b:
+    return copy_builtin(w, b);
   case 0x1c: case 0x1d: return rd_opts(w, &o) && unsupported_builtin(w, "error-context");
   case 0x27: return rd_u32(w, &x) && rd_u32(w, &x) && unsupported_builtin(w, "thread.new-indirect");
   default: return unsupported_builtin(w, "of the async ABI");
