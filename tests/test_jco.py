@@ -37,10 +37,10 @@ def test_outcomes(dbpath):
     runs = {r.engine: r for r in rd.list_runs(conn)}
     ref = {r.line: r.outcome for r in rd.load_rows(conn, runs["ref"].id)}
     jco = {r.line: r for r in rd.load_rows(conn, runs["jco"].id)}
-    assert set(ref.values()) == {"pass"} and len(ref) == 10
+    assert set(ref.values()) == {"pass"} and len(ref) == 12
     assert {line: r.outcome for line, r in jco.items()} == {
         5: "pass", 19: "pass", 20: "pass", 24: "pass", 30: "fail", 31: "pass", 35: "pass",
-        47: "fail", 50: "pass", 56: "skip"}
+        47: "fail", 50: "pass", 56: "skip", 62: "pass", 63: "pass"}
     assert "cannot transpile" in jco[56].reason
     assert "jco-transpile 0.15.0" in runs["jco"].engine_version
 
@@ -53,4 +53,4 @@ def test_diff_lists_exactly_the_differences(dbpath):
         (30, "assert_return", "outcome"), (47, "assert_trap", "outcome"), (56, "module", "outcome")]
     out = harness("diff", "ref", "jco", "--db", str(dbpath))
     assert out.returncode == 1, out.stderr
-    assert "3 of 10 directives differ" in out.stdout
+    assert "3 of 12 directives differ" in out.stdout

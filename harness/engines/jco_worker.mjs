@@ -17,8 +17,9 @@
 // jco leaves off, generated code needing JSPI, which node 20 lacks) is `unsupported`, a skip
 // with jco's reason. Exceptions from an export call are traps with jco's message as is
 // (RangeError "call stack" is exhaustion). wasmtime's linker checks are approximated from the
-// WIT (every world import present, of the right sort, with its functions); resource type
-// identity across instances is not checked.
+// WIT (every world import present, of the right sort, with its functions) and, for root
+// core-module imports (which WIT cannot express), from the binary's import section; resource
+// type identity across instances is not checked.
 // Core modules are run on node's WebAssembly directly (plain JS numbers: NaN payloads are
 // not preserved bit-exactly; the component suites' core modules are rare).
 import fs from 'node:fs';
@@ -400,7 +401,8 @@ async function load(req) {
   let wit;
   try { wit = parseWit(await componentWit(bytes)); }
   catch (e) { wit = { error: String(e.message ?? e).split('\n').filter(Boolean).join(' / ') }; }
-  modules.push({ files: out.files, imports: out.imports, exports: out.exports, wit });
+  modules.push({ files: out.files, imports: out.imports, exports: out.exports, wit,
+                 moduleImports: rootModuleImports(bytes) });
   return { module: modules.length - 1 };
 }
 
@@ -439,8 +441,8 @@ function makeHost() {
   for (const d of dispose) Resource1.prototype[d] = function () { state.drops++; state.lastDrop = this.rep; };
   class Resource2 { constructor(rep) { this.rep = rep; } }
   return new Map([
-    ['host-return-two', { exports: { default: () => 2 }, host: true }],
-    ['host-echo-u32', { exports: { default: x => x }, host: true }],
+    ['host-return-two', { exports: { default: () => 2 }, host: true, sort: 'func' }],
+    ['host-echo-u32', { exports: { default: x => x }, host: true, sort: 'func' }],
     ['host', { exports: { returnThree: () => 3, returnHi: () => 'hi', Resource1, Resource2 },
                host: true }],
   ]);
@@ -450,19 +452,28 @@ function makeHost() {
 // uses, and JS is untyped): every import of the component's world names a registered
 // instance (or host item) of the right sort with the functions the import type lists.
 const CONCURRENT_HOST = ['never-return', 'return-two-slowly', 'echo-slowly'];
+const SORT_NAME = { func: 'function', instance: 'instance', module: 'module', core: 'core instance' };
 function linkImports(m) {
   const imports = {};
+  for (const spec of m.moduleImports) {   // root core module imports: WIT has no word for them
+    const inst = registry.get(spec) ?? host.get(spec);
+    if (!inst) throw new Failure('unlinkable', `import \`${spec}\` was not found`);
+    throw new Failure('unlinkable', `import \`${spec}\`: expected module found ${SORT_NAME[inst.core ? 'core' : inst.sort ?? 'instance']}`);
+  }
   const wanted = new Map();
   if (!m.wit.error) for (const [n, v] of m.wit.imports) wanted.set(n, v);
   for (const spec of m.imports) if (!wanted.has(spec)) wanted.set(spec, null);
   for (const [spec, want] of wanted) {
-    // an imported instance of types only: nothing to call, jco does not ask for it
-    if (want && want.kind === 'instance' && want.funcs.size === 0 && !m.imports.includes(spec)) continue;
     const inst = registry.get(spec) ?? host.get(spec);
-    if (!inst) throw new Failure('unlinkable', `import \`${spec}\` was not found`);
-    if (inst.core) throw new Failure('unlinkable', `import \`${spec}\`: expected ${want ? want.kind : 'instance'} found core instance`);
-    if (want && want.kind === 'func' && !inst.host)
-      throw new Failure('unlinkable', `import \`${spec}\`: expected function found instance`);
+    if (!inst) {
+      // an imported instance of types only: nothing to call, jco does not ask for it
+      if (want && want.kind === 'instance' && want.funcs.size === 0 && !m.imports.includes(spec)) continue;
+      throw new Failure('unlinkable', `import \`${spec}\` was not found`);
+    }
+    const have = inst.core ? 'core' : inst.sort ?? 'instance';
+    const need = want ? want.kind : have;
+    if (have !== need)
+      throw new Failure('unlinkable', `import \`${spec}\`: expected ${SORT_NAME[need]} found ${SORT_NAME[have]}`);
     if (want && want.kind === 'instance') {
       for (const f of want.funcs.keys()) {
         if (inst.host && CONCURRENT_HOST.includes(f))
@@ -475,6 +486,37 @@ function linkImports(m) {
     imports[spec] = inst.exports;
   }
   return imports;
+}
+
+// The names of a component's root imports of core modules (Binary.md, import section 10:
+// nameattributes then externtype `0x00 0x11 i` for a core module). Other sections are skipped.
+function rootModuleImports(bytes) {
+  const out = [];
+  let p = 8;
+  const u32 = () => { let r = 0, shift = 0, b; do { b = bytes[p++]; r |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80 && p < bytes.length); return r >>> 0; };
+  const str = () => { const n = u32(); const t = Buffer.from(bytes.subarray(p, p + n)).toString('utf8'); p += n; return t; };
+  try {
+    while (p < bytes.length) {
+      const id = bytes[p++];
+      const size = u32();
+      const end = p + size;
+      if (id === 10) {
+        for (let n = u32(); n > 0; n--) {
+          const tag = bytes[p++];
+          const name = str();
+          if (tag === 2) for (let k = u32(); k > 0; k--) { p++; str(); }
+          const sort = bytes[p++];
+          if (sort === 0x00 && bytes[p] === 0x11) out.push(name);
+          if (sort === 0x00) { p++; u32(); }
+          else if (sort === 0x02) { p++; u32(); }
+          else if (sort === 0x03) { if (bytes[p++] === 0x00) u32(); }   // eq i | sub resource
+          else u32();
+        }
+      }
+      p = end;
+    }
+  } catch { /* a binary jco accepted: decoding trouble only loses this check */ }
+  return out;
 }
 
 async function instantiate(req) {

@@ -57,3 +57,9 @@
   (type $r (record (field "a" u32)))
   (export "r" (type $r))
 )
+
+;; Agree: linking errors jco does not check itself (the engine checks the world's imports).
+(assert_unlinkable (component (import "undefined-name" (core module))) "was not found")
+(assert_unlinkable
+  (component (import "host-return-two" (instance (export "x" (func)))))
+  "expected instance found func")
