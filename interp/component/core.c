@@ -232,7 +232,7 @@ typedef struct modscan {
   uint32_t ntypes, captypes;
   cmc_core_extern *imports;
   uint32_t nimports;
-  cmc_tid *funcs; /* type of each function (imports first) */
+  cmc_core_extern *funcs; /* the defined functions (function section) */
   uint32_t nfuncs;
   cmc_core_extern *tables, *mems, *globals, *tags;
   uint32_t ntables, nmems, nglobals, ntags;
@@ -335,23 +335,6 @@ static bool scan_imports(modscan *m, cmc_reader *r) {
   return true;
 }
 
-static bool section_items(modscan *m, cmc_reader *r, uint8_t id) {
-  uint32_t n = 0;
-  cmc_core_space sp = space_of(m);
-  switch (id) {
-  case 1:
-    if (!cmc_read_count(r, &n, 1)) return false;
-    for (uint32_t i = 0; i < n; i++) {
-      uint8_t b = 0;
-      sp = space_of(m);
-      if (!cmc_read_byte(r, &b) || !cmc_read_core_rectype(r, m->t, b, &sp, push_type, m)) return false;
-    }
-    return true;
-  case 2: return scan_imports(m, r);
-  default: return true;
-  }
-}
-
 /* section order ranks of core module sections (custom sections excluded) */
 static int section_rank(uint8_t id) {
   static const int ranks[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
@@ -377,7 +360,15 @@ static bool scan_section(modscan *m, cmc_reader *r, uint8_t id) {
   uint32_t n = 0, x = 0;
   cmc_core_space sp = space_of(m);
   switch (id) {
-  case 1: case 2: return section_items(m, r, id);
+  case 1:
+    if (!cmc_read_count(r, &n, 1)) return false;
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t b = 0;
+      sp = space_of(m);
+      if (!cmc_read_byte(r, &b) || !cmc_read_core_rectype(r, m->t, b, &sp, push_type, m)) return false;
+    }
+    return true;
+  case 2: return scan_imports(m, r);
   case 3: {
     if (!cmc_read_count(r, &n, 1)) return false;
     for (uint32_t i = 0; i < n; i++) {
@@ -386,7 +377,7 @@ static bool scan_section(modscan *m, cmc_reader *r, uint8_t id) {
       if (m->t->v[m->types[x]].kind != CMC_T_CORE_FUNC)
         return cmc_fail(r->err, CMREF_INVALID, "type index %u is not a function type", x);
       cmc_core_extern e = {.kind = CMC_CORE_FUNC, .func = m->types[x]};
-      if (!add_ext(r, &m->exports, &m->nfuncs, n, &e)) return false; /* funcs kept in exports slot */
+      if (!add_ext(r, &m->funcs, &m->nfuncs, n, &e)) return false;
     }
     return true;
   }
@@ -430,7 +421,7 @@ static bool scan_section(modscan *m, cmc_reader *r, uint8_t id) {
   }
 }
 
-static bool scan_exports(modscan *m, cmc_reader *r, cmc_core_extern *funcs, uint32_t nfuncs) {
+static bool scan_exports(modscan *m, cmc_reader *r) {
   uint32_t n = 0, x = 0;
   uint8_t k = 0;
   if (!cmc_read_count(r, &n, 3)) return false;
@@ -450,7 +441,7 @@ static bool scan_exports(modscan *m, cmc_reader *r, cmc_core_extern *funcs, uint
       uint32_t local = x - seen;
       if (x >= seen) {
         switch (k) {
-        case CMC_CORE_FUNC: if (local < nfuncs) found = &funcs[local]; break;
+        case CMC_CORE_FUNC: if (local < m->nfuncs) found = &m->funcs[local]; break;
         case CMC_CORE_TABLE: if (local < m->ntables) found = &m->tables[local]; break;
         case CMC_CORE_MEMORY: if (local < m->nmems) found = &m->mems[local]; break;
         case CMC_CORE_GLOBAL: if (local < m->nglobals) found = &m->globals[local]; break;
@@ -484,10 +475,7 @@ bool cmc_core_module_type(cmc_reader *outer, cmc_types *t, const uint8_t *bytes,
   if (memcmp(pre, "\0asm", 4) != 0) return cmc_malformed(&r, "magic header not detected: bad magic number");
   if (!cmc_read_bytes(&r, 4, &pre)) return cmc_malformed(&r, "expected a version header for a module");
   if (memcmp(pre, "\1\0\0\0", 4) != 0) return cmc_malformed(&r, "expected a version header for a module");
-  cmc_core_extern *funcs = NULL;
-  uint32_t nfuncs = 0;
   int last = 0;
-  bool exports_done = false;
   while (r.p < r.end) {
     uint8_t id = 0;
     uint32_t size = 0;
@@ -501,20 +489,7 @@ bool cmc_core_module_type(cmc_reader *outer, cmc_types *t, const uint8_t *bytes,
     last = rank;
     cmc_reader s = {body, body + size, r.base, r.err, r.arena};
     if (id == 7) {
-      /* function imports then defined functions */
-      uint32_t nf = 0;
-      for (uint32_t j = 0; j < m.nimports; j++) nf += m.imports[j].kind == CMC_CORE_FUNC;
-      (void)nf;
-      if (!scan_exports(&m, &s, funcs, nfuncs)) return false;
-      exports_done = true;
-    } else if (id == 3) {
-      modscan tmp = m;
-      tmp.exports = NULL;
-      tmp.nfuncs = 0;
-      if (!scan_section(&tmp, &s, id)) return false;
-      funcs = tmp.exports;
-      nfuncs = tmp.nfuncs;
-      m.types = tmp.types; m.ntypes = tmp.ntypes; m.captypes = tmp.captypes;
+      if (!scan_exports(&m, &s)) return false;
     } else if (id <= 6 || id == 13) {
       if (!scan_section(&m, &s, id)) return false;
     } else {
@@ -522,7 +497,6 @@ bool cmc_core_module_type(cmc_reader *outer, cmc_types *t, const uint8_t *bytes,
     }
     if (s.p != s.end) return cmc_malformed(&s, "section size mismatch: unexpected data at the end of the section");
   }
-  (void)exports_done;
   cmc_tid id = cmc_type_new(t, CMC_T_CORE_MODULE);
   if (id == CMC_NONE) return cmc_fail(outer->err, CMREF_MALFORMED, "out of memory");
   t->v[id].cimports = m.imports;

@@ -453,22 +453,11 @@ bool cmc_sub_component(cmc_subcx *cx, cmc_tid ai, cmc_tid bi) {
       context(cx, "type mismatch for export `%s`", be->name);
       goto done;
     }
-    /* a's imported resources map to b's; b's defined resources map to a's */
-    cmc_map am = {0};
-    for (uint32_t k = 0; k < amap.len; k++) {
-      if (!cmc_map_add(&am, amap.to[k], amap.from[k])) { cmc_map_free(&am); goto done; }
-    }
-    cmc_subcx sub = {t, cx->amap, &bmap, cx->err, cx->depth + 1, cx->steps};
-    (void)am;
-    /* compare with a's imported resources renamed to b's imports */
-    cmc_map a2 = {0};
-    for (uint32_t k = 0; k < amap.len; k++)
-      if (!cmc_map_add(&a2, amap.from[k], amap.to[k])) { cmc_map_free(&am); cmc_map_free(&a2); goto done; }
-    sub.amap = &a2;
+    /* a's imported resources are renamed to b's imports (amap); b's defined resources
+     * to a's (bmap) */
+    cmc_subcx sub = {t, &amap, &bmap, cx->err, cx->depth + 1, cx->steps};
     bool r = cmc_sub_extern(&sub, ae->sort, ae->type, be->type);
     cx->steps = sub.steps;
-    cmc_map_free(&am);
-    cmc_map_free(&a2);
     if (!r) { context(cx, "type mismatch for export `%s`", be->name); goto done; }
   }
   ok = true;
