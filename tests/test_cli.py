@@ -3,6 +3,7 @@
 --max-memory, `cmref info`, and WAVE round trips for every value kind plus bad input."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -215,3 +216,23 @@ def test_info_lists_imports_and_exports(comps):
         "  export inc: func(x: u32) -> u32\n")
     r = cmref("info", "nope.wasm", cwd=comps)
     assert r.returncode == 1 and "cannot read" in r.stderr
+
+
+SPIN_WAT = """(module
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "count") (param i32) (result i32)
+    (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if $l (local.get 0)))
+    (local.get 0)))"""
+
+
+@pytest.mark.skipif(not shutil.which("wat2wasm"), reason="wabt's wat2wasm is not installed")
+def test_fuel_for_core_modules(tmp_path):
+    (tmp_path / "spin.wat").write_text(SPIN_WAT)
+    subprocess.run(["wat2wasm", "spin.wat", "-o", "spin.wasm"], cwd=tmp_path, check=True)
+    r = cmref("run", "spin.wasm", "--fuel", "100000", "--invoke", "spin()", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (1, "cmref: exhaustion: all fuel consumed by WebAssembly\n")
+    # 1000 loop iterations fit in 2000 units, not in 500
+    r = cmref("run", "spin.wasm", "--fuel", "2000", "--invoke", "count(1000)", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
+    r = cmref("run", "spin.wasm", "--fuel", "500", "--invoke", "count(1000)", cwd=tmp_path)
+    assert r.returncode == 1 and "all fuel consumed" in r.stderr

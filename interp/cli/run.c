@@ -198,9 +198,11 @@ static int invoke(cmref_engine *e, int inst, char *call) {
 
 int cli_run(int argc, char **argv) {
   const char *path = argv[0];
-  char *call = NULL;
-  for (int i = 1; i + 1 < argc; i++)
+  char *call = NULL, *fuel = NULL;
+  for (int i = 1; i + 1 < argc; i++) {
     if (strcmp(argv[i], "--invoke") == 0) call = argv[i + 1];
+    if (strcmp(argv[i], "--fuel") == 0) fuel = argv[i + 1];
+  }
   size_t len;
   unsigned char *bytes = cli_read_file(path, &len);
   if (!bytes) {
@@ -215,6 +217,17 @@ int cli_run(int argc, char **argv) {
   cmref_engine *e = cmref_engine_new();
   cmref_error err;
   int rc = 1, m = -1, inst = -1;
+  if (e && fuel) { /* core modules: --fuel only (--max-memory and the rest are for components) */
+    char *end;
+    unsigned long long n = strtoull(fuel, &end, 10);
+    if (*fuel == '-' || !*fuel || *end) {
+      fprintf(stderr, "cmref: --fuel takes a non-negative integer, got `%s`\n", fuel);
+      cmref_engine_free(e);
+      free(bytes);
+      return 1;
+    }
+    cmref_set_fuel(e, n ? n : 1);
+  }
   if (e) m = cmref_load_module(e, bytes, len, &err);
   free(bytes);
   if (e && m >= 0) inst = cmref_instantiate(e, m, &err);

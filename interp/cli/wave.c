@@ -33,6 +33,11 @@ static json_t *fail(wave *w, const char *what) {
   return NULL;
 }
 
+static json_t *fail_at(wave *w, const char *at, const char *what) {
+  w->p = at;
+  return fail(w, what);
+}
+
 static bool eat(wave *w, char c) {
   skip_ws(w);
   if (*w->p != c) return false;
@@ -114,6 +119,28 @@ static json_t *quoted(wave *w, char q) {
   return s;
 }
 
+/* the decimal text s (an optional `-` and digits) fits integer type prim */
+static bool int_in_range(const char *s, size_t n, uint8_t prim) {
+  static const struct { uint8_t prim; const char *min, *max; } r[] = {
+      {CMC_S8, "-128", "127"}, {CMC_U8, "0", "255"}, {CMC_S16, "-32768", "32767"},
+      {CMC_U16, "0", "65535"}, {CMC_S32, "-2147483648", "2147483647"}, {CMC_U32, "0", "4294967295"},
+      {CMC_S64, "-9223372036854775808", "9223372036854775807"}, {CMC_U64, "0", "18446744073709551615"}};
+  bool neg = *s == '-';
+  const char *d = s + neg;
+  size_t nd = n - neg;
+  while (nd > 1 && *d == '0') d++, nd--; /* leading zeros */
+  bool zero = nd == 1 && *d == '0';
+  for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+    if (r[i].prim != prim) continue;
+    const char *lim = neg && !zero ? r[i].min : r[i].max;
+    if (neg && !zero && *lim != '-') return false;
+    if (*lim == '-') lim++;
+    size_t nl = strlen(lim);
+    return nd < nl || (nd == nl && strncmp(d, lim, nl) <= 0);
+  }
+  return false;
+}
+
 static json_t *number(wave *w, const cmc_type *ty) {
   skip_ws(w);
   char *end;
@@ -139,30 +166,53 @@ static json_t *number(wave *w, const cmc_type *ty) {
     return json_string(buf);
   }
   const char *start = w->p;
-  if (*w->p == '-' || *w->p == '+') w->p++;
+  bool neg = *w->p == '-';
+  if (neg) w->p++;
   while (*w->p >= '0' && *w->p <= '9') w->p++;
-  if (w->p == start) return fail(w, "an integer");
-  return json_stringn(start, (size_t)(w->p - start)); /* range checked by the ABI's reader */
+  if (w->p == start + neg) return fail(w, "an integer");
+  if (!int_in_range(start, (size_t)(w->p - start), ty->prim)) {
+    char what[64];
+    snprintf(what, sizeof what, "an integer in the range of %s", cmc_prim_name(ty->prim));
+    w->p = start;
+    return fail(w, what);
+  }
+  return json_stringn(start, (size_t)(w->p - start));
 }
 
 static json_t *seq(wave *w, char open, char close, const cmc_field *fields, uint32_t n, cmc_tid elem,
                    bool named, unsigned depth) {
   if (!eat(w, open)) return fail(w, open == '[' ? "`[`" : open == '(' ? "`(`" : "`{`");
   json_t *a = json_array();
+  char what[160] = "a value";
   for (uint32_t i = 0; a; i++) {
+    bool comma = i > 0 && eat(w, ',');
     if (eat(w, close)) {
-      if (fields && i != n) break;
-      return a;
+      if (!fields || i == n) return a;
+      w->p--; /* at the closing bracket */
+      if (named) snprintf(what, sizeof what, "field `%s`", fields[i].name);
+      else snprintf(what, sizeof what, "%u tuple members", n);
+      json_decref(a);
+      return fail(w, what);
     }
-    if (i > 0 && !eat(w, ',')) break;
-    if (eat(w, close)) {
-      if (fields && i != n) break;
-      return a;
+    if (i > 0 && !comma) {
+      snprintf(what, sizeof what, "`,` or `%c`", close);
+      break;
     }
-    if (fields && i >= n) break;
+    if (fields && i >= n) {
+      snprintf(what, sizeof what, "`%c` after %u %s", close, n, named ? "fields" : "members");
+      break;
+    }
     if (named) {
       char name[128];
-      if (!label(w, name, sizeof name) || strcmp(name, fields[i].name) != 0 || !eat(w, ':')) break;
+      skip_ws(w);
+      const char *at = w->p;
+      snprintf(what, sizeof what, "field `%s`", fields[i].name);
+      if (!label(w, name, sizeof name) || strcmp(name, fields[i].name) != 0) {
+        w->p = at;
+        break;
+      }
+      snprintf(what, sizeof what, "`:`");
+      if (!eat(w, ':')) break;
     }
     json_t *v = parse(w, fields ? fields[i].type : elem, depth + 1);
     if (!v) break;
@@ -170,7 +220,7 @@ static json_t *seq(wave *w, char open, char close, const cmc_field *fields, uint
     json_array_append_new(a, v);
   }
   json_decref(a);
-  return fail(w, "a well-formed sequence");
+  return fail(w, what);
 }
 
 static int case_of(const cmc_type *ty, const char *name) {
@@ -197,13 +247,15 @@ static json_t *parse_value(wave *w, cmc_tid t, unsigned depth) {
   const cmc_type *ty = &w->types->v[t];
   char name[128];
   bool has;
+  skip_ws(w);
+  const char *at = w->p; /* label errors point at the label */
   switch (ty->kind) {
   case CMC_T_PRIM:
     if (ty->prim == CMC_BOOL) {
-      if (!label(w, name, sizeof name)) return fail(w, "a bool");
+      if (!label(w, name, sizeof name)) return fail_at(w, at, "a bool");
       if (strcmp(name, "true") == 0) return json_true();
       if (strcmp(name, "false") == 0) return json_false();
-      return fail(w, "true or false");
+      return fail_at(w, at, "true or false");
     }
     if (ty->prim == CMC_STRING) return quoted(w, '"');
     if (ty->prim == CMC_CHAR) return quoted(w, '\'');
@@ -214,22 +266,22 @@ static json_t *parse_value(wave *w, cmc_tid t, unsigned depth) {
   case CMC_T_RECORD: return seq(w, '{', '}', ty->fields, ty->n, CMC_NONE, true, depth);
   case CMC_T_ENUM:
   case CMC_T_VARIANT: {
-    if (!label(w, name, sizeof name)) return fail(w, "a case name");
+    if (!label(w, name, sizeof name)) return fail_at(w, at, "a case name");
     int i = case_of(ty, name);
-    if (i < 0) return fail(w, "a known case");
+    if (i < 0) return fail_at(w, at, "a known case");
     if (ty->kind == CMC_T_ENUM) return json_string(name);
     json_t *p = with_payload(w, ty->fields[i].type, depth, &has);
     if (!p) return NULL;
     return has ? json_pack("{s:s, s:o}", "case", name, "payload", p) : json_pack("{s:s}", "case", name);
   }
   case CMC_T_OPTION:
-    if (!label(w, name, sizeof name)) return fail(w, "some(...) or none");
+    if (!label(w, name, sizeof name)) return fail_at(w, at, "some(...) or none");
     if (strcmp(name, "none") == 0) return json_null();
-    if (strcmp(name, "some") != 0) return fail(w, "some(...) or none");
+    if (strcmp(name, "some") != 0) return fail_at(w, at, "some(...) or none");
     return with_payload(w, ty->a, depth, &has);
   case CMC_T_RESULT: {
     if (!label(w, name, sizeof name) || (strcmp(name, "ok") != 0 && strcmp(name, "err") != 0))
-      return fail(w, "ok or err");
+      return fail_at(w, at, "ok or err");
     bool ok = strcmp(name, "ok") == 0;
     json_t *p = ok ? with_payload(w, ty->a, depth, &has) : with_payload(w, ty->b, depth, &has);
     if (!p) return NULL;
