@@ -6,7 +6,9 @@ cannot be converted.
 - component: the directive splitter + the node encoder (component.py, its own issue)
 
 `front_end(kind)` returns the function; `kind_of(text)` picks one for a file outside a
-named suite.
+named suite: a file with a `(component` form goes to the component front-end, and so does a
+core file that says `;;! frontend = "wasm-tools"` (core text that wabt 1.0.32 cannot parse:
+try_table, memory indices ...; wasm-tools' parser reads core modules too).
 """
 from __future__ import annotations
 
@@ -29,10 +31,13 @@ def front_end(kind: str) -> FrontEnd:
 
 
 _COMPONENT = re.compile(rb"\(\s*component\b")
+_WASM_TOOLS = re.compile(rb'^;;!\s*frontend\s*=\s*"wasm-tools"\s*$', re.MULTILINE)
 
 
 def kind_of(text: bytes) -> str:
-    return "component" if _COMPONENT.search(text) else "core"
+    if _COMPONENT.search(text) or _WASM_TOOLS.search(text):
+        return "component"
+    return "core"
 
 
 __all__ = ["FrontendError", "front_end", "kind_of"]

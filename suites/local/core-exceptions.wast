@@ -1,6 +1,7 @@
+;;! frontend = "wasm-tools"
 ;; cmref's own tests: exception handling as in Wasm 3.0 (tags, throw, throw_ref, try_table,
 ;; exnref). wast2json 1.0.32 cannot parse try_table, so this file goes to the component
-;; front-end (wasm-tools); the harness picks it by the word (component) in this comment.
+;; front-end (wasm-tools), by the header line below.
 
 (module $M
   (tag $e0)

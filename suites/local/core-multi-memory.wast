@@ -1,7 +1,8 @@
 ;;! multi_memory = true
+;;! frontend = "wasm-tools"
 ;; cmref's own tests: multi-memory (Wasm 3.0). The `;;!` line above (wasmtime's convention)
 ;; asks the engine for the feature; wast2json 1.0.32 cannot parse memory indices, so this
-;; file goes to the component front-end (wasm-tools), picked by the word (component) here.
+;; file goes to the component front-end (wasm-tools), by the `frontend` header line.
 
 (module $M
   (memory $m0 1)
