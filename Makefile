@@ -25,7 +25,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard interp/tests/test_*.c))
 TEST_BIN := $(TEST_SRC:interp/tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all setup build test test-unit test-suites sanitize report clean
+.PHONY: all setup build test test-unit test-suites sanitize report clean fuzz fuzz-smoke
 all: build
 
 setup:
@@ -57,6 +57,13 @@ sanitize: setup
 	$(MAKE) build BUILD=build-sanitize CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
+
+# libFuzzer targets (tools/fuzz/fuzz.py): build them and their seeds; a short run of each
+fuzz: setup
+	$(PY) tools/fuzz/fuzz.py build && $(PY) tools/fuzz/fuzz.py seeds
+
+fuzz-smoke: setup
+	$(PY) tools/fuzz/fuzz.py smoke 5
 
 report: setup build
 	$(PY) -m harness report
