@@ -63,7 +63,7 @@ fuzz: setup
 	$(PY) tools/fuzz/fuzz.py build && $(PY) tools/fuzz/fuzz.py seeds
 
 fuzz-smoke: setup
-	$(PY) tools/fuzz/fuzz.py smoke 5
+	$(PY) tools/fuzz/fuzz.py smoke 5 && $(PY) tools/fuzz/diff_exec.py --modules 150 --seed 7
 
 report: setup build
 	$(PY) -m harness report

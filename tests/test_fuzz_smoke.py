@@ -28,3 +28,17 @@ def test_fuzz_smoke():
     for s in stats:
         # each target really ran: inputs executed and coverage found
         assert s["execs"] > 0 and s["cov"] > 0, s
+
+
+@pytest.mark.skipif(shutil.which("wasm-opt") is None or shutil.which("node") is None,
+                    reason="binaryen's wasm-opt or node not installed")
+def test_differential_execution_smoke():
+    """150 binaryen-generated modules on cmref and V8: the same transcripts (results, traps,
+    logged values), and the modules really ran (calls and logs were compared)."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "fuzz" / "diff_exec.py"),
+                           "--modules", "150", "--seed", "7"], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]
+    summary = json.loads(done.stdout)
+    assert summary["modules"] >= 140 and summary["divergent"] == 0
+    assert summary["lines"].get("calls", 0) > 300 and summary["lines"].get("logs", 0) > 300

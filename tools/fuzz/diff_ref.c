@@ -1,0 +1,173 @@
+/* The ref side of the differential execution fuzzer (tools/fuzz/diff_exec.py): for each
+ * module file, instantiates it with binaryen's `fuzzing-support` imports (log-i32, log-i64,
+ * log-f32, log-f64: each call prints a `log` line) and calls every exported function with
+ * zero arguments, in export order, calling `hangLimitInitializer` first when exported (as
+ * binaryen's execution harness does). Output, one module after another:
+ *   module FILE
+ *   sig NAME PARAMS RESULTS      (letters i I f F v r; `-` for none)
+ *   log TYPE VALUE               (integers unsigned decimal; floats as bits in hex, or nan)
+ *   call NAME -> VALUES | trap | exhaustion
+ *   error KIND MESSAGE           (the module did not load or instantiate)
+ * A fuel limit stops runaway code (reported as exhaustion). Built by diff_exec.py. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmref.h"
+#include "core/embed.h"
+#include "core/exec_internal.h"
+#include "core/module.h"
+
+static char letter(cm_valtype t) {
+  switch (t) {
+  case CM_I32: return 'i';
+  case CM_I64: return 'I';
+  case CM_F32: return 'f';
+  case CM_F64: return 'F';
+  case CM_V128: return 'v';
+  default: return 'r';
+  }
+}
+
+static void print_value(cm_valtype t, const cm_value *v) {
+  switch (t) {
+  case CM_I32: printf(" i32:%" PRIu32, v->i32); break;
+  case CM_I64: printf(" i64:%" PRIu64, v->i64); break;
+  case CM_F32: {
+    uint32_t b = v->i32;
+    if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) printf(" f32:nan");
+    else printf(" f32:%08" PRIx32, b);
+    break;
+  }
+  case CM_F64: {
+    uint64_t b = v->i64;
+    if ((b & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (b & 0xfffffffffffffull))
+      printf(" f64:nan");
+    else printf(" f64:%016" PRIx64, b);
+    break;
+  }
+  default: printf(" ref"); break;
+  }
+}
+
+static bool log_fn(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                   cm_error *err) {
+  (void)s, (void)results, (void)err;
+  printf("log");
+  print_value((cm_valtype)(uintptr_t)env, &args[0]);
+  printf("\n");
+  return true;
+}
+
+static bool register_support(cmref_engine *e) {
+  cm_store *s = cm_embed_store(e);
+  static const cm_valtype types[] = {CM_I32, CM_I64, CM_F32, CM_F64};
+  static const char *const names[] = {"log-i32", "log-i64", "log-f32", "log-f64"};
+  cm_host_export *ex = cm_store_alloc(s, 4 * sizeof *ex);
+  if (!ex) return false;
+  for (int i = 0; i < 4; i++) {
+    const cm_functype *t = cm_store_functype(s, &types[i], 1, NULL, 0);
+    ex[i].name = names[i];
+    ex[i].ext.kind = CM_EXTERN_FUNC;
+    ex[i].ext.u.func = t ? cm_store_host_func(s, t, log_fn, (void *)(uintptr_t)types[i]) : NULL;
+    if (!ex[i].ext.u.func) return false;
+  }
+  return cm_embed_register_host(e, "fuzzing-support", ex, 4);
+}
+
+static unsigned char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+static void call(cmref_engine *e, cm_funcinst *f, const char *name, unsigned long long fuel) {
+  const cm_functype *t = f->type;
+  cm_value *vals = calloc((size_t)t->nparams + t->nresults + 1, sizeof *vals);
+  cm_error err = {0};
+  cm_store_set_fuel(e->store, fuel);
+  bool ok = cm_core_invoke(e->store, f, vals, vals + t->nparams, &err);
+  if (!name) {
+    free(vals);
+    return;
+  }
+  printf("call %s ->", name);
+  if (ok)
+    for (uint32_t k = 0; k < t->nresults; k++) print_value(t->results[k], &vals[t->nparams + k]);
+  else printf(" %s", err.kind == CMREF_EXHAUSTION ? "exhaustion" : "trap");
+  printf("\n");
+  free(vals);
+}
+
+static void run_module(cmref_engine *e, const char *path, unsigned long long fuel) {
+  printf("module %s\n", path);
+  size_t len;
+  unsigned char *bytes = read_file(path, &len);
+  cmref_error err = {0};
+  if (!bytes || cmref_reset(e, &err) != 0 || !register_support(e)) {
+    printf("error internal cannot read or reset\n");
+    free(bytes);
+    return;
+  }
+  int h = cmref_load_module(e, bytes, len, &err);
+  int inst = h < 0 ? -1 : cmref_instantiate(e, h, &err);
+  free(bytes);
+  if (inst < 0) {
+    printf("error %s %s\n", cmref_errkind_name(err.kind), err.message);
+    return;
+  }
+  cm_instance *in = e->instances[inst];
+  const cm_module *m = in->module;
+  cm_funcinst *hang = NULL;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const cm_export *x = &m->exports[i];
+    if (x->kind != CM_EXTERN_FUNC) continue;
+    const cm_functype *t = in->funcs[x->index]->type;
+    printf("sig %.*s ", (int)x->name.len, x->name.str);
+    for (uint32_t k = 0; k < t->nparams; k++) putchar(letter(t->params[k]));
+    printf("%s ", t->nparams ? "" : "-");
+    for (uint32_t k = 0; k < t->nresults; k++) putchar(letter(t->results[k]));
+    printf("%s\n", t->nresults ? "" : "-");
+    if (x->name.len == 20 && memcmp(x->name.str, "hangLimitInitializer", 20) == 0) hang = in->funcs[x->index];
+  }
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const cm_export *x = &m->exports[i];
+    if (x->kind != CM_EXTERN_FUNC || in->funcs[x->index] == hang) continue;
+    const cm_functype *t = in->funcs[x->index]->type;
+    bool skip = false;
+    for (uint32_t k = 0; k < t->nparams; k++) skip |= letter(t->params[k]) == 'v' || letter(t->params[k]) == 'r';
+    for (uint32_t k = 0; k < t->nresults; k++) skip |= letter(t->results[k]) == 'v' || letter(t->results[k]) == 'r';
+    if (skip) continue; /* not callable from JS with comparable values */
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(x->name.len < 200 ? x->name.len : 200), x->name.str);
+    if (hang) call(e, hang, NULL, fuel);
+    call(e, in->funcs[x->index], name, fuel);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: diff_ref FUEL FILE.wasm...\n");
+    return 2;
+  }
+  unsigned long long fuel = strtoull(argv[1], NULL, 0);
+  cmref_engine *e = cmref_engine_new();
+  for (int i = 2; i < argc; i++) {
+    run_module(e, argv[i], fuel);
+    fflush(stdout);
+  }
+  cmref_engine_free(e);
+  return 0;
+}
