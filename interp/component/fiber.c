@@ -33,6 +33,7 @@ struct cmf_fiber {
 
 static void start_switch(cmf_fiber *f, void **save, const void *bottom, size_t size) {
 #ifdef CMF_ASAN
+  (void)f;
   __sanitizer_start_switch_fiber(save, bottom, size);
 #else
   (void)f, (void)save, (void)bottom, (void)size;

@@ -7,10 +7,13 @@ instantiation errors, each export's results or trap, and every logged value.
     python tools/fuzz/diff_exec.py [--modules N | --seconds S] [--seed K] [--batch B]
 
 Values are compared exactly except NaNs, which compare as `nan` whatever their bits: JS
-numbers cannot carry NaN payloads across the boundary, and Wasm's NaN propagation
-(spec 4.3.3, "Floating-Point Operations": the result NaN's payload is nondeterministic
-unless canonical) lets engines differ there. Exports taking or returning v128 or references
-are not called (JS cannot pass them comparably). Divergent modules are kept in
+numbers cannot carry NaN payloads across the boundary, and Wasm's NaN propagation lets
+engines differ there (spec 4.3.3 Floating-Point Operations, nans_N{z*}: unless every input
+NaN is canonical, the result is any arithmetic NaN of either sign; e.g. f64.max of
+-nan:0xfffff910c2e72 is that NaN on cmref and 0xfff8000000000000 on V8, both allowed).
+Such a NaN stored to memory shows up in binaryen's hashMemory, so modules are instrumented
+with binaryen's --denan (NaNs become 0 at runtime) unless --keep-nans is given. Exports
+taking or returning v128 or references are not called (JS cannot pass them comparably). Divergent modules are kept in
 .cache/fuzz/diff/; the exit status is 1 if any module diverged.
 """
 from __future__ import annotations
@@ -70,13 +73,14 @@ def split(text: str) -> dict[str, list[str]]:
     return out
 
 
-def generate(rng: random.Random, folder: Path, n: int) -> list[Path]:
+def generate(rng: random.Random, folder: Path, n: int, denan: bool = True) -> list[Path]:
     mods = []
     for i in range(n):
         raw = folder / f"in{i}.bin"
         raw.write_bytes(rng.randbytes(rng.randrange(64, 8192)))
         wasm = folder / f"m{i}.wasm"
-        done = subprocess.run(["wasm-opt", "-ttf", str(raw), *FEATURES, "-o", str(wasm)],
+        done = subprocess.run(["wasm-opt", "-ttf", str(raw), *FEATURES,
+                               *(["--denan"] if denan else []), "-o", str(wasm)],
                               capture_output=True)
         if done.returncode == 0 and wasm.exists():
             mods.append(wasm)
@@ -120,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, help="run batches until this much time has passed")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=25)
+    ap.add_argument("--keep-nans", action="store_true",
+                    help="no --denan: NaN payloads in memory may then differ (allowed)")
     a = ap.parse_args(argv)
     for tool in ("wasm-opt", "node"):
         if shutil.which(tool) is None:
@@ -139,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             n = a.batch if a.seconds is not None else min(a.batch, a.modules - total)
             folder = Path(tmp) / str(total)
             folder.mkdir()
-            mods = generate(rng, folder, n)
+            mods = generate(rng, folder, n, not a.keep_nans)
             ran, div = compare(ref, mods, CACHE / "diff", counts)
             total += ran
             diverged += div
             shutil.rmtree(folder)
     summary = {"modules": total, "divergent": len(diverged), "seconds": round(time.monotonic() - start, 1),
-               "seed": a.seed, "lines": counts, "divergences": diverged[:20]}
+               "seed": a.seed, "denan": not a.keep_nans, "lines": counts, "divergences": diverged[:20]}
     print(json.dumps(summary, indent=1))
     return 1 if diverged else 0
 
