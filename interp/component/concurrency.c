@@ -941,7 +941,12 @@ static bool shared_copy(copy_end *e, cm_error *err) {
       bool ok = e->readable ? buffer_copy(&e->buf, sh->pending_buffer, n, err)
                             : buffer_copy(sh->pending_buffer, &e->buf, n, err);
       if (!ok) return false;
-      end_notify(p, COPY_COMPLETED, true);
+      if (sh->future) { /* a future's one value is written: done with the buffer */
+        shared_reset_pending(sh);
+        end_notify(p, COPY_COMPLETED, false);
+      } else {
+        end_notify(p, COPY_COMPLETED, true);
+      }
     }
     end_notify(e, COPY_COMPLETED, false);
   } else {
