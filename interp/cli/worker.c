@@ -107,6 +107,7 @@ static json_t *do_load(cmref_engine *e, cmi_engine *ce, json_t *id, json_t *req)
   /* optional "features": {"multi_memory": true} (wasmtime's `;;!` names) */
   json_t *features = json_object_get(req, "features");
   unsigned mask = json_is_true(json_object_get(features, "multi_memory")) ? CMREF_FEATURE_MULTI_MEMORY : 0;
+  if (json_is_true(json_object_get(features, "gc"))) mask |= CMREF_FEATURE_GC;
   cmref_error err;
   int h = cmref_load_module_ex(e, bytes, len, mask, &err);
   free(bytes);

@@ -366,6 +366,13 @@ static bool c_instr(compiler *c, const cm_instr *in) {
   }
   if (in->op >= CM_OP_FD(0)) return c_fd(c, in);
   if (in->op >= CM_OP_FC(0)) return c_fc(c, in);
+  if (in->op >= CM_OP_FB(0)) { /* ref.i31, i31.get_s, i31.get_u: one operand, one result */
+    uint32_t x = in->op == CM_OP_REF_I31 ? CM_XOP_REF_I31
+                 : in->op == CM_OP_I31_GET_S ? CM_XOP_I31_GET_S : CM_XOP_I31_GET_U;
+    if (!emit(c, x, 0, 0)) return false;
+    pop_push(c, 1, 1);
+    return true;
+  }
   return c_simple(c, in);
 }
 

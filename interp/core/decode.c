@@ -227,13 +227,28 @@ static bool function_section(decoder *d) {
   return true;
 }
 
+/* A table: a table type, or 0x40 0x00 tabletype expr (typed references: an initialiser). */
+static bool read_table(decoder *d, cm_tabletype *t) {
+  uint8_t b = 0;
+  if (cm_reader_eof(&d->r) || *d->r.p != 0x40) return read_tabletype(&d->r, t, d->err);
+  d->r.p++;
+  if (!cm_read_byte(&d->r, &b, d->err)) return false;
+  if (b != 0x00) return malformed(d->err, "malformed table: 0x40 must be followed by 0x00");
+  cm_expr init;
+  if (!read_tabletype(&d->r, t, d->err) || !read_expr(d, &d->r, &init)) return false;
+  t->has_init = true;
+  t->init_offset = init.offset;
+  t->init_len = init.len;
+  return true;
+}
+
 static bool table_section(decoder *d) {
   cm_module *m = d->m;
   if (!read_len(&d->r, &m->ntables, d->err)) return false;
   m->tables = alloc_array(m->ntables, sizeof *m->tables);
   if (!m->tables) return cm_error_set(d->err, CMREF_INTERNAL, "out of memory");
   for (uint32_t i = 0; i < m->ntables; i++)
-    if (!read_tabletype(&d->r, &m->tables[i], d->err)) return false;
+    if (!read_table(d, &m->tables[i])) return false;
   return true;
 }
 

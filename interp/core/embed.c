@@ -88,6 +88,7 @@ int cmref_load_module_ex(cmref_engine *e, const unsigned char *bytes, size_t len
   cm_error cerr;
   cm_core_features f = cm_core_features_wasm2();
   f.multi_memory = (features & CMREF_FEATURE_MULTI_MEMORY) != 0;
+  f.gc = (features & CMREF_FEATURE_GC) != 0;
   if (!cm_core_decode(bytes, len, &m, &cerr)) {
     copy_error(err, &cerr);
     return -1;

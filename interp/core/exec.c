@@ -564,6 +564,24 @@ loop:
       sp[-1].i32 = sp[-1].ref == NULL;
       vmbreak;
     }
+    vmcase(CM_XOP_REF_I31) {
+      sp[-1].ref = CM_I31_REF(sp[-1].i32);
+      vmbreak;
+    }
+    vmcase(CM_XOP_I31_GET_S) {
+      if (sp[-1].ref == NULL) TRAP(CM_TRAP_NULL_I31);
+      uint32_t bits = CM_I31_BITS(sp[-1].ref);
+      sp[-1].i64 = 0;
+      sp[-1].i32 = bits & 0x40000000u ? bits | 0x80000000u : bits;
+      vmbreak;
+    }
+    vmcase(CM_XOP_I31_GET_U) {
+      if (sp[-1].ref == NULL) TRAP(CM_TRAP_NULL_I31);
+      uint32_t bits = CM_I31_BITS(sp[-1].ref);
+      sp[-1].i64 = 0;
+      sp[-1].i32 = bits;
+      vmbreak;
+    }
     vmcase(0xD2) {
       (sp++)->ref = inst->funcs[ip->a];
       vmbreak;

@@ -35,8 +35,16 @@ enum {
   CM_XOP_THROW,       /* a = tag index */
   CM_XOP_THROW_REF,
   CM_XOP_FUEL,        /* a loop header: one unit of fuel per iteration */
+  CM_XOP_REF_I31,     /* GC: i32 -> i31 reference (see CM_I31_REF) */
+  CM_XOP_I31_GET_S,
+  CM_XOP_I31_GET_U,
   CM_XOP_COUNT
 };
+
+/* An i31 reference is a tagged cm_ref: the 31 bits shifted left, bit 0 set (function and
+ * exception instances are aligned, so bit 0 tells them apart; never NULL). */
+#define CM_I31_REF(x) ((cm_ref)(uintptr_t)((((uintptr_t)(x) & 0x7FFFFFFFu) << 1) | 1u))
+#define CM_I31_BITS(r) ((uint32_t)((uintptr_t)(r) >> 1) & 0x7FFFFFFFu)
 
 /* A try_table's region and its catch clauses (landing pads are BR instructions). */
 typedef struct cm_handler {

@@ -72,6 +72,10 @@ static bool eval_const(cm_instance *inst, cm_expr e, cm_value *out, cm_error *er
     case CM_OP_FD(0x0C): memcpy(v.v128, in.v128, 16); break; /* v128.const */
     case 0xD2: v.ref = inst->funcs[in.a]; break;
     case 0x23: v = inst->globals[in.a]->val; break;
+    case CM_OP_REF_I31:
+      if (n < 1) return cm_error_set(err, CMREF_INTERNAL, "bad constant expression");
+      v.ref = CM_I31_REF(stack[--n].i32);
+      break;
     case 0x6A: case 0x6B: case 0x6C: case 0x7C: case 0x7D: case 0x7E: {
       if (n < 2) return cm_error_set(err, CMREF_INTERNAL, "bad constant expression");
       cm_value b = stack[--n], a = stack[--n];
@@ -138,7 +142,11 @@ static bool alloc_definitions(cm_store *s, cm_instance *inst, const cm_module *m
     inst->funcs[m->nfunc_imports + i] = f;
   }
   for (uint32_t i = 0; i < m->ntables; i++) {
-    cm_tableinst *t = cm_store_table(s, &m->tables[i], NULL);
+    cm_value init = {0};
+    const cm_tabletype *tt = &m->tables[i];
+    if (tt->has_init && !eval_const(inst, (cm_expr){tt->init_offset, tt->init_len}, &init, err))
+      return false;
+    cm_tableinst *t = cm_store_table(s, tt, init.ref);
     if (!t) return oom(err);
     inst->tables[m->ntable_imports + i] = t;
   }

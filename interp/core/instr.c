@@ -58,16 +58,18 @@ cm_imm cm_opcode_imm(uint32_t op) {
   if (op < 0x100) return byte_opcode_imm((uint8_t)op);
   if (op >= CM_OP_FD(0)) return fd_opcode_imm(op - CM_OP_FD(0));
   if (op >= CM_OP_FC(0) && op <= CM_OP_FC(0xFF)) return fc_opcode_imm(op - CM_OP_FC(0));
+  if (op == CM_OP_REF_I31 || op == CM_OP_I31_GET_S || op == CM_OP_I31_GET_U) return CM_IMM_NONE;
   return CM_IMM_ILLEGAL;
 }
 
 static bool read_opcode(cm_reader *r, uint32_t *op, cm_error *err) {
   uint8_t b = 0;
   if (!cm_read_byte(r, &b, err)) return false;
-  if (b == 0xFC || b == 0xFD) {
+  if (b == 0xFB || b == 0xFC || b == 0xFD) {
     uint32_t sub;
     if (!cm_read_u32(r, &sub, err)) return false;
-    if (b == 0xFC) *op = sub <= 0xFF ? CM_OP_FC(sub) : CM_OP_FC(0xFF);
+    if (b == 0xFB) *op = sub <= 0xFF ? CM_OP_FB(sub) : CM_OP_FB(0xFF);
+    else if (b == 0xFC) *op = sub <= 0xFF ? CM_OP_FC(sub) : CM_OP_FC(0xFF);
     else *op = sub < 0x200 ? CM_OP_FD(sub) : CM_OP_FD(0x1FF);
     return true;
   }
@@ -162,8 +164,10 @@ static bool read_imm(cm_reader *r, const cm_module *m, cm_instr *in, cm_error *e
     return true;
   case CM_IMM_F64: return cm_read_f64(r, &in->c, err);
   case CM_IMM_SELECT_T: return read_select_t(r, in, err);
-  case CM_IMM_REFTYPE: {
+  case CM_IMM_REFTYPE: { /* a heap type: only the shorthand bytes (abstract heap types) */
     cm_valtype t;
+    if (!cm_reader_eof(r) && (*r->p == 0x63 || *r->p == 0x64))
+      return cm_error_set(err, CMREF_MALFORMED, "malformed heap type 0x%02x", *r->p);
     if (!cm_read_reftype(r, &t, err)) return false;
     in->a = t;
     return true;

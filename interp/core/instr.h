@@ -11,6 +11,10 @@
 
 #define CM_OP_FC(sub) (0xFC00u + (sub))  /* sub <= 17 */
 #define CM_OP_FD(sub) (0x10000u + (sub)) /* SIMD; sub < 0x200 */
+#define CM_OP_FB(sub) (0xFB00u + (sub))  /* GC; sub <= 0xFF (only the i31 ones are known) */
+#define CM_OP_REF_I31 CM_OP_FB(0x1C)
+#define CM_OP_I31_GET_S CM_OP_FB(0x1D)
+#define CM_OP_I31_GET_U CM_OP_FB(0x1E)
 
 /* Immediate kinds. */
 typedef enum cm_imm {

@@ -50,12 +50,26 @@ enum {
   CM_FUNCREF = 0x70,
   CM_EXTERNREF = 0x6F,
   CM_EXNREF = 0x69, /* Wasm 3.0 exception handling */
+  CM_I31REF = 0x6C,  /* (ref null i31), GC (features.gc) */
+  /* Non-nullable forms `(ref ht)` of the abstract heap types above (binary 0x64 ht): not
+   * binary encodings, the nullable shorthand's code minus CM_REF_NONNULL_DELTA. */
+  CM_REF_FUNC = 0x30,
+  CM_REF_EXTERN = 0x2F,
+  CM_REF_EXN = 0x29,
+  CM_REF_I31 = 0x2C,
+  CM_REF_NONNULL_DELTA = 0x40,
   CM_VALTYPE_BOT = 0x00 /* the validator's "unknown" type; never in a module */
 };
 
 bool cm_valtype_is_num(cm_valtype t);
 bool cm_valtype_is_ref(cm_valtype t);
 const char *cm_valtype_name(cm_valtype t); /* "i32", "funcref", ... */
+/* (added) Typed references: is t a non-nullable `(ref ht)`; does t need the GC /
+ * function-references feature (i31, non-nullable forms); subtyping t1 <: t2 (equal, or the
+ * non-nullable form of a nullable type; the validator's unknown type matches anything). */
+bool cm_valtype_is_nonnull(cm_valtype t);
+bool cm_valtype_is_typed_ref(cm_valtype t);
+bool cm_valtype_matches(cm_valtype t1, cm_valtype t2);
 
 /* Block types (spec 5.4.1): empty, one value type, or a type index. */
 typedef enum cm_blocktype_kind { CM_BLOCK_EMPTY, CM_BLOCK_VAL, CM_BLOCK_TYPEIDX } cm_blocktype_kind;
@@ -82,6 +96,10 @@ typedef struct cm_limits {
 typedef struct cm_tabletype {
   cm_valtype elem; /* a reference type */
   cm_limits limits;
+  /* (added) the table section's 0x40 0x00 form: an initialiser expression for every
+   * element (required for non-nullable element types) */
+  bool has_init;
+  uint32_t init_offset, init_len; /* a cm_expr range of cm_module.bytes */
 } cm_tabletype;
 
 typedef struct cm_memtype {

@@ -120,8 +120,22 @@ bool cm_valtype_is_num(cm_valtype t) {
   return t == CM_I32 || t == CM_I64 || t == CM_F32 || t == CM_F64 || t == CM_V128;
 }
 
-bool cm_valtype_is_ref(cm_valtype t) {
-  return t == CM_FUNCREF || t == CM_EXTERNREF || t == CM_EXNREF;
+/* The nullable abstract reference types (binary shorthands). */
+static bool is_nullable_ref(cm_valtype t) {
+  return t == CM_FUNCREF || t == CM_EXTERNREF || t == CM_EXNREF || t == CM_I31REF;
+}
+
+bool cm_valtype_is_nonnull(cm_valtype t) {
+  return t == CM_REF_FUNC || t == CM_REF_EXTERN || t == CM_REF_EXN || t == CM_REF_I31;
+}
+
+bool cm_valtype_is_ref(cm_valtype t) { return is_nullable_ref(t) || cm_valtype_is_nonnull(t); }
+
+bool cm_valtype_is_typed_ref(cm_valtype t) { return t == CM_I31REF || cm_valtype_is_nonnull(t); }
+
+bool cm_valtype_matches(cm_valtype t1, cm_valtype t2) {
+  if (t1 == t2 || t1 == CM_VALTYPE_BOT || t2 == CM_VALTYPE_BOT) return true;
+  return cm_valtype_is_nonnull(t1) && t1 + CM_REF_NONNULL_DELTA == t2;
 }
 
 const char *cm_valtype_name(cm_valtype t) {
@@ -134,26 +148,56 @@ const char *cm_valtype_name(cm_valtype t) {
   case CM_FUNCREF: return "funcref";
   case CM_EXTERNREF: return "externref";
   case CM_EXNREF: return "exnref";
+  case CM_I31REF: return "i31ref";
+  case CM_REF_FUNC: return "(ref func)";
+  case CM_REF_EXTERN: return "(ref extern)";
+  case CM_REF_EXN: return "(ref exn)";
+  case CM_REF_I31: return "(ref i31)";
   default: return "unknown";
   }
+}
+
+/* After 0x63 (ref null ht) / 0x64 (ref ht): the heap type, an s33. Abstract heap types are
+ * the shorthands' bytes; concrete type indices are not supported. */
+static bool read_heaptype_ref(cm_reader *r, bool nullable, cm_valtype *out, cm_error *err) {
+  uint8_t b = 0;
+  if (cm_reader_eof(r)) return unexpected_end(r, err);
+  b = *r->p;
+  if (!is_nullable_ref(b)) {
+    int64_t idx;
+    if (!cm_read_s33(r, &idx, err)) return false;
+    if (idx >= 0)
+      return cm_error_set(err, CMREF_MALFORMED,
+                          "reference to concrete type %lld is not supported", (long long)idx);
+    return cm_error_set(err, CMREF_MALFORMED, "malformed heap type 0x%02x", b);
+  }
+  r->p++;
+  *out = nullable ? b : (cm_valtype)(b - CM_REF_NONNULL_DELTA);
+  return true;
+}
+
+/* A reference type: a shorthand byte or 0x63/0x64 ht; false without error if the byte
+ * starts no reference type. */
+static bool read_ref(cm_reader *r, uint8_t b, cm_valtype *out, cm_error *err) {
+  if (b == 0x63 || b == 0x64) return read_heaptype_ref(r, b == 0x63, out, err);
+  *out = b;
+  return true;
 }
 
 bool cm_read_valtype(cm_reader *r, cm_valtype *out, cm_error *err) {
   uint8_t b = 0;
   if (!cm_read_byte(r, &b, err)) return false;
-  if (!cm_valtype_is_num(b) && !cm_valtype_is_ref(b))
+  if (!cm_valtype_is_num(b) && !is_nullable_ref(b) && b != 0x63 && b != 0x64)
     return cm_error_set(err, CMREF_MALFORMED, "malformed value type 0x%02x", b);
-  *out = b;
-  return true;
+  return read_ref(r, b, out, err);
 }
 
 bool cm_read_reftype(cm_reader *r, cm_valtype *out, cm_error *err) {
   uint8_t b = 0;
   if (!cm_read_byte(r, &b, err)) return false;
-  if (!cm_valtype_is_ref(b))
+  if (!is_nullable_ref(b) && b != 0x63 && b != 0x64)
     return cm_error_set(err, CMREF_MALFORMED, "malformed reference type 0x%02x", b);
-  *out = b;
-  return true;
+  return read_ref(r, b, out, err);
 }
 
 bool cm_read_blocktype(cm_reader *r, cm_blocktype *out, cm_error *err) {
@@ -164,11 +208,9 @@ bool cm_read_blocktype(cm_reader *r, cm_blocktype *out, cm_error *err) {
     out->kind = CM_BLOCK_EMPTY;
     return true;
   }
-  if (cm_valtype_is_num(b) || cm_valtype_is_ref(b)) {
-    r->p++;
+  if (cm_valtype_is_num(b) || is_nullable_ref(b) || b == 0x63 || b == 0x64) {
     out->kind = CM_BLOCK_VAL;
-    out->val = b;
-    return true;
+    return cm_read_valtype(r, &out->val, err);
   }
   int64_t idx;
   if (!cm_read_s33(r, &idx, err)) return false;

@@ -174,7 +174,8 @@ typedef enum cm_trap {
   CM_TRAP_UNCAUGHT_EXCEPTION,
   CM_TRAP_OUT_OF_MEMORY,
   CM_TRAP_OUT_OF_FUEL,
-  CM_TRAP_MEMORY_LIMIT /* cm_store_set_max_memory */
+  CM_TRAP_MEMORY_LIMIT, /* cm_store_set_max_memory */
+  CM_TRAP_NULL_I31 /* i31.get on null (GC) */
 } cm_trap;
 
 const char *cm_trap_message(cm_trap t);

@@ -52,7 +52,7 @@ bool cm_spectest_register(cmref_engine *e, cm_error *err) {
   ok = ok && add_global(s, &ex[9], "global_f32", CM_F32, v);
   v.f64 = 666.6;
   ok = ok && add_global(s, &ex[10], "global_f64", CM_F64, v);
-  cm_tabletype tt = {CM_FUNCREF, {10, 20, true, false, false}};
+  cm_tabletype tt = {.elem = CM_FUNCREF, .limits = {10, 20, true, false, false}};
   ex[11].name = "table";
   ex[11].ext.kind = CM_EXTERN_TABLE;
   ex[11].ext.u.table = cm_store_table(s, &tt, NULL);

@@ -16,6 +16,7 @@ const char *cm_trap_message(cm_trap t) {
   case CM_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
   case CM_TRAP_OUT_OF_MEMORY: return "out of memory";
   case CM_TRAP_OUT_OF_FUEL: return "all fuel consumed by WebAssembly";
+  case CM_TRAP_NULL_I31: return "wasm trap: null i31 reference";
   case CM_TRAP_MEMORY_LIMIT: return "memory limit exceeded: memory.grow beyond the store's maximum memory";
   }
   return "wasm trap: unknown";

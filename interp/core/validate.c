@@ -181,6 +181,20 @@ static cm_reader vec_reader(const validator *v, const cm_instr *in) {
 
 /* ---- 3. Context lookups (spec 3.1.1), each with the suite's "unknown ..." message ------- */
 
+/* A value type is usable: typed references need the gc feature (without it their encodings
+ * are malformed, as in Wasm 2.0). */
+static bool type_ok(validator *v, cm_valtype t) {
+  if (!v->f.gc && cm_valtype_is_typed_ref(t))
+    return malformed(v, "malformed value type (%s needs the gc feature)", cm_valtype_name(t));
+  return true;
+}
+
+static bool types_ok(validator *v, const cm_valtype *ts, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if (!type_ok(v, ts[i])) return false;
+  return true;
+}
+
 static const cm_functype *type_at(validator *v, uint32_t x) {
   if (x >= v->m->ntypes) { invalid(v, "unknown type %u", x); return NULL; }
   return &v->m->types[x];
@@ -279,7 +293,7 @@ static bool pop_expect(validator *v, cm_valtype expect, cm_valtype *out) {
     return invalid(v,
                         "type mismatch: expected %s but the stack is empty", type_name(expect));
   }
-  if (actual != expect && actual != CM_VALTYPE_BOT && expect != CM_VALTYPE_BOT)
+  if (!cm_valtype_matches(actual, expect))
     return invalid(v, "type mismatch: expected %s, got %s",
                         type_name(expect), type_name(actual));
   if (out) *out = actual;
@@ -345,6 +359,7 @@ typedef struct blockfn {
 static bool expand_blocktype(validator *v, const cm_blocktype *bt, blockfn *out) {
   memset(out, 0, sizeof *out);
   if (bt->kind == CM_BLOCK_VAL) {
+    if (!type_ok(v, bt->val)) return false;
     out->single = bt->val;
     out->nresults = 1;
   } else if (bt->kind == CM_BLOCK_TYPEIDX) {
@@ -445,7 +460,7 @@ static bool check_call(validator *v, const cm_functype *ft) {
 static bool check_call_indirect(validator *v, uint32_t y, uint32_t x) {
   const cm_tabletype *tt = table_at(v, x);
   if (!tt) return false;
-  if (tt->elem != CM_FUNCREF)
+  if (!cm_valtype_matches(tt->elem, CM_FUNCREF))
     return invalid(v, "type mismatch: call_indirect on table %u whose elements are not funcref", x);
   const cm_functype *ft = type_at(v, y);
   return ft && pop(v, CM_I32) && check_call(v, ft);
@@ -471,7 +486,7 @@ static bool check_select_t(validator *v, const cm_instr *in) {
   cm_valtype t;
   cm_reader r = vec_reader(v, in);
   if (in->nvec != 1) return invalid(v, "invalid result arity %u for select", in->nvec);
-  if (!cm_read_valtype(&r, &t, v->err)) return false;
+  if (!cm_read_valtype(&r, &t, v->err) || !type_ok(v, t)) return false;
   return pop(v, CM_I32) && pop(v, t) && pop(v, t) && push_val(v, t);
 }
 
@@ -515,7 +530,14 @@ static bool check_ref_is_null(validator *v) {
 static bool check_ref_func(validator *v, uint32_t x) {
   if (!func_at(v, x)) return false;
   if (!v->refs[x]) return invalid(v, "undeclared function reference %u", x);
-  return push_val(v, CM_FUNCREF);
+  return push_val(v, v->f.gc ? CM_REF_FUNC : CM_FUNCREF);
+}
+
+/* ref.i31, i31.get_s, i31.get_u (GC). */
+static bool check_i31(validator *v, uint32_t op) {
+  if (!v->f.gc) return malformed(v, "illegal opcode 0xfb %u", op - CM_OP_FB(0));
+  if (op == CM_OP_REF_I31) return pop(v, CM_I32) && push_val(v, CM_REF_I31);
+  return pop(v, CM_I31REF) && push_val(v, CM_I32);
 }
 
 /* try_table: each catch clause's label must take the tag's values (and the exnref). */
@@ -537,7 +559,7 @@ static bool check_catch(validator *v, const cm_catch *c) {
   for (; k < nparams; k++)
     if (ts[k] != params[k])
       return invalid(v, "type mismatch: catch clause does not match label %u", c->label);
-  if (with_ref && ts[k] != CM_EXNREF)
+  if (with_ref && !cm_valtype_matches(CM_REF_EXN, ts[k]))
     return invalid(v, "type mismatch: catch clause does not match label %u", c->label);
   return true;
 }
@@ -577,7 +599,7 @@ static bool check_table_init(validator *v, uint32_t elemidx, uint32_t tableidx) 
   cm_valtype et = CM_VALTYPE_BOT;
   const cm_tabletype *tt = table_at(v, tableidx);
   if (!tt || !elem_at(v, elemidx, &et)) return false;
-  if (et != tt->elem)
+  if (!cm_valtype_matches(et, tt->elem))
     return invalid(v, "type mismatch: elem segment %u does not fit the table's element type", elemidx);
   return pop_i32s(v, 3);
 }
@@ -585,7 +607,7 @@ static bool check_table_init(validator *v, uint32_t elemidx, uint32_t tableidx) 
 static bool check_table_copy(validator *v, uint32_t dst, uint32_t src) {
   const cm_tabletype *d = table_at(v, dst), *s = d ? table_at(v, src) : NULL;
   if (!s) return false;
-  if (d->elem != s->elem)
+  if (!cm_valtype_matches(s->elem, d->elem))
     return invalid(v, "type mismatch: table.copy between tables of different element types (%u)", src);
   return pop_i32s(v, 3);
 }
@@ -631,6 +653,7 @@ static bool check_constant(validator *v, const cm_instr *in) {
   switch (in->op) {
   case OP_I32_CONST: case OP_I64_CONST: case OP_F32_CONST: case OP_F64_CONST:
   case OP_REF_NULL: case OP_REF_FUNC: case OP_END: case CM_OP_FD(CM_SIMD_v128_const):
+  case CM_OP_REF_I31:
     return true;
   case OP_GLOBAL_GET: {
     const cm_globaltype *g = global_at(v, in->a);
@@ -665,6 +688,7 @@ static bool check_instr(validator *v, const cm_instr *in) {
   if (v->const_mode && !check_constant(v, in)) return false;
   if (op >= CM_OP_FD(0)) return check_simd(v, in);
   if (op >= OP_FC) return check_fc(v, in);
+  if (op >= CM_OP_FB(0)) return check_i31(v, op);
   if (op >= OP_NUMERIC_FIRST && op <= OP_NUMERIC_LAST)
     return check_numeric(v, &numeric_ops[op - OP_NUMERIC_FIRST]);
   if (op >= OP_LOAD_FIRST && op <= OP_LOAD_LAST) return check_load(v, in);
@@ -698,7 +722,7 @@ static bool check_instr(validator *v, const cm_instr *in) {
   case OP_I64_CONST: return push_val(v, CM_I64);
   case OP_F32_CONST: return push_val(v, CM_F32);
   case OP_F64_CONST: return push_val(v, CM_F64);
-  case OP_REF_NULL: return push_val(v, (cm_valtype)in->a);
+  case OP_REF_NULL: return type_ok(v, (cm_valtype)in->a) && push_val(v, (cm_valtype)in->a);
   case OP_REF_IS_NULL: return check_ref_is_null(v);
   case OP_REF_FUNC: return check_ref_func(v, in->a);
   default: return malformed(v, "illegal opcode 0x%x", op);
@@ -741,6 +765,10 @@ static bool set_locals(validator *v, const cm_functype *ft, const cm_func *fn) {
   for (uint32_t i = 0; i < fn->nlocaldecls; i++) {
     const cm_locals *d = &fn->localdecls[i];
     if (d->count > n - k) return invalid(v, "too many locals in function declaration %u", i);
+    if (!type_ok(v, d->type)) return false;
+    if (cm_valtype_is_nonnull(d->type))
+      return invalid(v, "local of non-defaultable type %s (initialisation tracking is not "
+                        "supported)", cm_valtype_name(d->type));
     memset(v->locals + k, d->type, d->count);
     k += d->count;
   }
@@ -772,8 +800,24 @@ static bool check_limits(validator *v, const cm_limits *l, uint64_t k, const cha
 }
 
 static bool check_tabletype(validator *v, const cm_tabletype *t) {
+  if (!type_ok(v, t->elem)) return false;
+  if (t->has_init && !v->f.gc) return malformed(v, "malformed reference type 0x40");
   if (t->limits.is64) return invalid(v, "table64 is not supported");
   return check_limits(v, &t->limits, UINT32_MAX, "table size must be at most 2^32-1");
+}
+
+/* A defined table: a non-nullable element type needs an initialiser, which is a constant
+ * expression of the element type. */
+static bool check_table(validator *v, const cm_tabletype *t) {
+  if (!check_tabletype(v, t)) return false;
+  if (!t->has_init) {
+    if (cm_valtype_is_nonnull(t->elem))
+      return invalid(v, "type mismatch: table of non-defaultable type %s needs an initialiser",
+                     cm_valtype_name(t->elem));
+    return true;
+  }
+  cm_expr init = {t->init_offset, t->init_len};
+  return check_const_expr(v, init, t->elem);
 }
 
 static bool check_memtype(validator *v, const cm_memtype *t) {
@@ -795,7 +839,7 @@ static bool check_import(validator *v, const cm_import *im) {
   case CM_EXTERN_FUNC: return type_at(v, im->desc.func) != NULL;
   case CM_EXTERN_TABLE: return check_tabletype(v, &im->desc.table);
   case CM_EXTERN_MEMORY: return check_memtype(v, &im->desc.mem);
-  case CM_EXTERN_GLOBAL: return true;
+  case CM_EXTERN_GLOBAL: return type_ok(v, im->desc.global.type);
   case CM_EXTERN_TAG: return check_tagtype(v, &im->desc.tag);
   }
   return invalid(v, "unknown import kind %u", (uint32_t)im->kind);
@@ -803,6 +847,7 @@ static bool check_import(validator *v, const cm_import *im) {
 
 static bool check_elem(validator *v, const cm_elem *e) {
   if (!cm_valtype_is_ref(e->type)) return invalid(v, "malformed reference type 0x%02x", e->type);
+  if (!type_ok(v, e->type)) return false;
   for (uint32_t i = 0; i < e->nitems; i++) {
     if (e->uses_exprs) {
       if (!check_const_expr(v, e->exprs[i], e->type)) return false;
@@ -813,7 +858,7 @@ static bool check_elem(validator *v, const cm_elem *e) {
   if (e->mode != CM_SEG_ACTIVE) return true;
   const cm_tabletype *tt = table_at(v, e->table);
   if (!tt || !check_const_expr(v, e->offset, CM_I32)) return false;
-  if (tt->elem != e->type)
+  if (!cm_valtype_matches(e->type, tt->elem))
     return invalid(v, "type mismatch: elem segment does not fit table %u", e->table);
   return true;
 }
@@ -907,7 +952,7 @@ static bool check_functype(validator *v, uint32_t i) {
   if (ft->nparams > CM_VALIDATE_MAX_TYPE_ARITY || ft->nresults > CM_VALIDATE_MAX_TYPE_ARITY)
     return invalid(v, "type %u has more than %u parameters or results (implementation limit)", i,
                    CM_VALIDATE_MAX_TYPE_ARITY);
-  return true;
+  return types_ok(v, ft->params, ft->nparams) && types_ok(v, ft->results, ft->nresults);
 }
 
 static bool check_definitions(validator *v) {
@@ -919,7 +964,7 @@ static bool check_definitions(validator *v) {
   for (uint32_t i = 0; i < m->nfuncs; i++)
     if (!type_at(v, m->funcs[i].typeidx)) return false;
   for (uint32_t i = 0; i < m->ntables; i++)
-    if (!check_tabletype(v, &m->tables[i])) return false;
+    if (!check_table(v, &m->tables[i])) return false;
   for (uint32_t i = 0; i < m->nmems; i++)
     if (!check_memtype(v, &m->mems[i])) return false;
   if (!v->f.multi_memory && v->nmems > 1)
@@ -927,7 +972,9 @@ static bool check_definitions(validator *v) {
   for (uint32_t i = 0; i < m->ntags; i++)
     if (!check_tagtype(v, &m->tags[i])) return false;
   for (uint32_t i = 0; i < m->nglobals; i++)
-    if (!check_const_expr(v, m->globals[i].init, m->globals[i].type.type)) return false;
+    if (!type_ok(v, m->globals[i].type.type) ||
+        !check_const_expr(v, m->globals[i].init, m->globals[i].type.type))
+      return false;
   return true;
 }
 
@@ -952,7 +999,7 @@ cm_core_features cm_core_features_wasm2(void) {
 }
 
 cm_core_features cm_core_features_all(void) {
-  cm_core_features f = {.multi_memory = true};
+  cm_core_features f = {.multi_memory = true, .gc = true};
   return f;
 }
 

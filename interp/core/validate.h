@@ -10,6 +10,11 @@ typedef struct cm_core_features {
    * LEB memory indices where Wasm 2.0 has a reserved zero byte). Off: the pinned 2.0 core
    * suite's rules ("multiple memories", "zero byte expected"). */
   bool multi_memory;
+  /* (added) The GC subset cmref implements: i31ref ((ref null i31), `ref.i31`,
+   * `i31.get_s/u`), non-nullable abstract reference types `(ref func|extern|exn|i31)`, tables
+   * with an initialiser. Off: those encodings are "malformed value type" as in Wasm 2.0.
+   * Locals of non-nullable types are rejected (no initialisation tracking). */
+  bool gc;
 } cm_core_features;
 /* Exception handling (Wasm 3.0: tags, throw, throw_ref, try_table, exnref) is always on: it
  * changes nothing that Wasm 2.0 accepts. */

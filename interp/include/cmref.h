@@ -55,8 +55,8 @@ int cmref_reset(cmref_engine *e, cmref_error *err);
 int cmref_load_module(cmref_engine *e, const unsigned char *bytes, size_t len, cmref_error *err);
 
 /* Proposals that change what is valid and are off by default (bit flags). */
-enum { CMREF_FEATURE_MULTI_MEMORY = 1 };
-#define CMREF_FEATURES_ALL CMREF_FEATURE_MULTI_MEMORY
+enum { CMREF_FEATURE_MULTI_MEMORY = 1, CMREF_FEATURE_GC = 2 /* the i31 subset, see validate.h */ };
+#define CMREF_FEATURES_ALL (CMREF_FEATURE_MULTI_MEMORY | CMREF_FEATURE_GC)
 
 /* The same with extra features (a CMREF_FEATURE_* mask). */
 int cmref_load_module_ex(cmref_engine *e, const unsigned char *bytes, size_t len,
