@@ -11,15 +11,7 @@
 #include "component/resources.h"
 #include "component/types.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
+#include "check.h"
 
 /* ---- a memory and a bump realloc over it ---- */
 

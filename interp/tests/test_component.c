@@ -12,15 +12,7 @@
 #include "component/component.h"
 #include "component/names.h"
 
-static int failures;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
+#include "check.h"
 
 static cmref_errkind run(const uint8_t *b, size_t n, const char *want) {
   cmc_comp_result res;

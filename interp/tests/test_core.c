@@ -12,15 +12,7 @@
 #include "core/reader.h"
 #include "core/validate.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                    \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-      failures++;                                                                      \
-    }                                                                                  \
-  } while (0)
+#include "check.h"
 
 /* (module (import "host" "twice" (func (param i32) (result i32))) (func $fac (export "fac")
  * (param i64) (result i64) ...) (func $r (export "runaway") (call $r)) (func (export

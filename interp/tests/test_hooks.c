@@ -9,15 +9,7 @@
 #include "component/abi.h"
 #include "component/types.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
+#include "check.h"
 
 typedef struct body_env {
   int runs;
