@@ -8,6 +8,7 @@ DEBIAN_PKGS=(
   wabt                    # wast2json, spectest-interp, wasm-interp: core front-end and reference speed
   libjansson-dev          # C JSON library for the interpreter's value boundary
   clang lld               # the interpreter build, sanitizers, libFuzzer, wasm32 benchmarks
+  libclang-rt-14-dev      # the sanitizer and libFuzzer runtimes (make sanitize, make fuzz-smoke)
   python3-venv python3-pytest python3-pytest-xdist python3-pytest-timeout
   python3-jinja2 python3-matplotlib
   binaryen                # wasm-opt -ttf for differential fuzzing
