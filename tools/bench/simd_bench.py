@@ -9,11 +9,11 @@ that both return the same checksum, and prints the time ratio cmref / wasm-inter
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import best, checksum  # noqa: F401  (checksum: used by tests/test_simd_bench.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -27,28 +27,6 @@ def build(out: Path, rounds: int | None = None) -> Path:
          "-Wl,--no-entry", "-Wl,--export=bench", "-o", str(out), str(HERE / "simd_bench.c")],
         check=True)
     return out
-
-
-def timed(cmd: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr or done.stdout}")
-    return elapsed, done.stdout
-
-
-def checksum(output: str) -> int:
-    """The i32 result: the last decimal number printed, as an unsigned 32-bit value."""
-    numbers = re.findall(r"-?\d+", output)
-    if not numbers:
-        sys.exit(f"no result in output: {output!r}")
-    return int(numbers[-1]) & 0xFFFFFFFF
-
-
-def best(cmd: list[str], repeat: int) -> tuple[float, int]:
-    runs = [timed(cmd) for _ in range(repeat)]
-    return min(t for t, _ in runs), checksum(runs[0][1])
 
 
 def main() -> None:
