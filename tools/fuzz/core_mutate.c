@@ -20,6 +20,7 @@
 #include "core/embed.h"
 #include "core/exec_internal.h"
 #include "core/module.h"
+#include "read_file.h"
 #include "core/validate.h"
 
 /* xorshift64*: deterministic for a seed. */
@@ -28,22 +29,6 @@ static uint64_t next(uint64_t *s) {
   *s ^= *s << 25;
   *s ^= *s >> 27;
   return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
 }
 
 /* Applies 1-4 random edits to buf (capacity cap), returns the new length. */

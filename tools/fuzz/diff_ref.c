@@ -19,6 +19,7 @@
 #include "core/embed.h"
 #include "core/exec_internal.h"
 #include "core/module.h"
+#include "read_file.h"
 
 static char letter(cm_valtype t) {
   switch (t) {
@@ -75,22 +76,6 @@ static bool register_support(cmref_engine *e) {
     if (!ex[i].ext.u.func) return false;
   }
   return cm_embed_register_host(e, "fuzzing-support", ex, 4);
-}
-
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
 }
 
 static void call(cmref_engine *e, cm_funcinst *f, const char *name, unsigned long long fuel) {
