@@ -52,6 +52,9 @@ struct cmi_engine {
   struct task_wrap **owners;
   uint32_t nstorage, capstorage, capowners;
   int32_t cur; /* the running task's storage, -1: none */
+  /* a realloc runs in a new thread of its own (LiftLowerContext.reallocate): its storage */
+  bool in_realloc;
+  uint32_t realloc_storage[2];
 };
 
 typedef struct resbind {
@@ -614,6 +617,39 @@ static bool rd_opts(walker *w, rawopts *o) {
   return true;
 }
 
+static bool trap_on_throw(bool ok, cm_error *err);
+
+/* LiftLowerContext.reallocate: realloc runs as if lifted on its own, in a new thread whose
+ * storage starts at 0 (CanonicalABI.md: `context.get` returns 0 on entry to realloc). It
+ * cannot call out (may_leave is false), so a flag and one storage suffice. */
+typedef struct realloc_env {
+  cmi_engine *e;
+  cma_corefunc inner;
+} realloc_env;
+
+static bool realloc_call(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
+                         uint32_t nresults, cm_error *err) {
+  realloc_env *r = env;
+  cmi_engine *e = r->e;
+  bool was = e->in_realloc;
+  uint32_t saved[2] = {e->realloc_storage[0], e->realloc_storage[1]};
+  e->in_realloc = true;
+  e->realloc_storage[0] = e->realloc_storage[1] = 0;
+  bool ok = trap_on_throw(r->inner.call(r->inner.env, args, nargs, results, nresults, err), err);
+  e->in_realloc = was;
+  e->realloc_storage[0] = saved[0];
+  e->realloc_storage[1] = saved[1];
+  return ok;
+}
+
+static bool wrap_realloc(cmi_engine *e, cma_corefunc *f, cm_error *err) {
+  realloc_env *r = cmi_alloc(e, sizeof *r);
+  if (!r) return oom(err);
+  *r = (realloc_env){e, *f};
+  *f = (cma_corefunc){realloc_call, r};
+  return true;
+}
+
 static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
   memset(o, 0, sizeof *o);
   o->async_ = r->async_; /* async lifts and lowers are unsupported when called (issue 8) */
@@ -630,6 +666,7 @@ static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
     if (!get(w->f, CMC_SORT_CORE + CMC_CORE_FUNC, r->realloc, &it, w->err)) return false;
     o->realloc = cmi_alloc(w->e, sizeof *o->realloc);
     if (!o->realloc || !corefunc_of_item(w->e, &it, o->realloc, w->err)) return !o->realloc ? oom(w->err) : false;
+    if (!wrap_realloc(w->e, o->realloc, w->err)) return false;
   }
   if (r->has_callback) { /* issue 8 */
     if (!get(w->f, CMC_SORT_CORE + CMC_CORE_FUNC, r->callback, &it, w->err)) return false;
@@ -649,8 +686,8 @@ static bool make_opts(walker *w, const rawopts *r, cma_options *o) {
 /* ---- task storage (context.get/set) --------------------------------------------------
  * A lifted call runs in a new task whose (implicit) thread's storage starts at 0: from the
  * first call into the callee's instance (its realloc for the arguments, or the callee), through
- * its post-return. Lowering the results into the caller (the caller's realloc) runs in the
- * caller's thread. A stack of the storages of the tasks in progress; `cur` is the running one.
+ * its post-return. Every realloc itself runs in a thread of its own (realloc_call). A stack of
+ * the storages of the tasks in progress; `cur` is the running one.
  * Synchronous calls cannot re-enter an instance, so one lifted function has at most one task
  * in progress. */
 
@@ -752,23 +789,6 @@ static bool wrap_task(cmi_engine *e, cma_corefunc *callee, cma_options *opts, cm
   return true;
 }
 
-/* a lowering's realloc (lowering the results) runs in the caller's thread */
-typedef struct caller_realloc {
-  cmi_engine *e;
-  int32_t *caller_cur;
-  cma_corefunc inner;
-} caller_realloc;
-
-static bool caller_realloc_call(void *env, const cm_value *args, uint32_t nargs, cm_value *results,
-                                uint32_t nresults, cm_error *err) {
-  caller_realloc *c = env;
-  int32_t cur = c->e->cur;
-  c->e->cur = *c->caller_cur;
-  bool ok = trap_on_throw(c->inner.call(c->inner.env, args, nargs, results, nresults, err), err);
-  c->e->cur = cur;
-  return ok;
-}
-
 static bool canon_lift_item(walker *w) {
   uint8_t b;
   uint32_t fidx, tidx;
@@ -824,7 +844,6 @@ static bool unsupported_builtin(walker *w, const char *name);
 
 typedef struct lower_env {
   cmi_engine *e;
-  int32_t caller_cur; /* the caller's task storage during the call */
   cma_store *s;
   cma_funcinst *callee;
   cma_functype ft;
@@ -842,12 +861,10 @@ static bool lowered_call(void *env, cm_store *s, const cm_value *args, cm_value 
   if (l->ft.async_ && !cmx_may_block(l->s))
     return fail(err, CMREF_TRAP, "wasm trap: cannot block a synchronous task before returning");
   uint32_t depth = e->nstorage;
-  int32_t cur = e->cur, outer_caller = l->caller_cur;
-  l->caller_cur = cur;
+  int32_t cur = e->cur;
   bool ok = cma_store_lower_call(l->s, l->callee, &l->ft, &l->opts, l->inst, args, l->nparams, results,
                                  l->nresults, err);
   storage_unwind(e, depth, cur); /* the callee's task is over, even when it trapped */
-  l->caller_cur = outer_caller;
   return ok;
 }
 
@@ -876,13 +893,6 @@ static bool canon_lower_item(walker *w) {
   if (!flatten_functype(&l->opts, &l->ft, CMA_LOWER, &flat, w->err)) return false;
   l->s = &w->e->astore;
   l->e = w->e;
-  l->caller_cur = -1;
-  if (l->opts.realloc) {
-    caller_realloc *c = cmi_alloc(w->e, sizeof *c);
-    if (!c) return oom(w->err);
-    *c = (caller_realloc){w->e, &l->caller_cur, *l->opts.realloc};
-    *l->opts.realloc = (cma_corefunc){caller_realloc_call, c};
-  }
   l->callee = fi.u.func;
   l->inst = &w->f->ci;
   l->nparams = flat.nparams;
@@ -961,6 +971,7 @@ static bool context_get_fn(void *env, cm_store *s, const cm_value *args, cm_valu
   (void)s, (void)args;
   context_env *c = env;
   uint32_t *slot;
+  if (c->e->in_realloc) return results[0].i32 = c->e->realloc_storage[c->i], true;
   if (cmx_context_slot(&c->e->astore, c->i, &slot)) return results[0].i32 = *slot, true;
   if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.get outside of a task");
   results[0].i32 = c->e->storage[c->e->cur][c->i];
@@ -972,6 +983,7 @@ static bool context_set_fn(void *env, cm_store *s, const cm_value *args, cm_valu
   (void)s, (void)results;
   context_env *c = env;
   uint32_t *slot;
+  if (c->e->in_realloc) return c->e->realloc_storage[c->i] = args[0].i32, true;
   if (cmx_context_slot(&c->e->astore, c->i, &slot)) return *slot = args[0].i32, true;
   if (c->e->cur < 0) return fail(err, CMREF_TRAP, "context.set outside of a task");
   c->e->storage[c->e->cur][c->i] = args[0].i32;
