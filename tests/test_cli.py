@@ -222,7 +222,22 @@ SPIN_WAT = """(module
   (func (export "spin") (loop $l (br $l)))
   (func (export "count") (param i32) (result i32)
     (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if $l (local.get 0)))
-    (local.get 0)))"""
+    (local.get 0))
+  (func (export "three") (result i32) (i32.add (i32.const 1) (i32.const 2)))
+  (func (export "pick") (param i32) (result i32)
+    (if (result i32) (local.get 0) (then (i32.const 10))
+      (else (i32.add (i32.const 20) (i32.const 1)))))
+  (func (export "calls") (result i32) (call 2) (nop) (drop (i32.const 5))))"""
+
+# Exact instruction counts (wasmtime's fuel costs: nop, drop, block, loop, else, end,
+# unreachable, return are free): each needs exactly N units and fails with N - 1.
+FUEL_EXACT = [
+    ("three()", 3, "3"),                 # i32.const i32.const i32.add
+    ("count(1000)", 6 * 1000 + 1, "0"),  # 6 per iteration, then local.get
+    ("pick(1)", 3, "10"),                # local.get if i32.const
+    ("pick(0)", 5, "21"),                # local.get if (else) i32.const i32.const i32.add
+    ("calls()", 5, "3"),                 # call + three's 3 + i32.const (nop, drop free)
+]
 
 
 @pytest.mark.skipif(not shutil.which("wat2wasm"), reason="wabt's wat2wasm is not installed")
@@ -231,8 +246,14 @@ def test_fuel_for_core_modules(tmp_path):
     subprocess.run(["wat2wasm", "spin.wat", "-o", "spin.wasm"], cwd=tmp_path, check=True)
     r = cmref("run", "spin.wasm", "--fuel", "100000", "--invoke", "spin()", cwd=tmp_path)
     assert (r.returncode, r.stderr) == (1, "cmref: exhaustion: all fuel consumed by WebAssembly\n")
-    # 1000 loop iterations fit in 2000 units, not in 500
-    r = cmref("run", "spin.wasm", "--fuel", "2000", "--invoke", "count(1000)", cwd=tmp_path)
-    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
-    r = cmref("run", "spin.wasm", "--fuel", "500", "--invoke", "count(1000)", cwd=tmp_path)
+    for call, need, result in FUEL_EXACT:
+        r = cmref("run", "spin.wasm", "--fuel", str(need), "--invoke", call, cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (0, result + "\n"), (call, r.stderr)
+        r = cmref("run", "spin.wasm", "--fuel", str(need - 1), "--invoke", call, cwd=tmp_path)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", "cmref: exhaustion: all fuel consumed by WebAssembly\n"), call
+    # no fuel at all: not even the first instruction runs; without --fuel: unlimited
+    r = cmref("run", "spin.wasm", "--fuel", "0", "--invoke", "three()", cwd=tmp_path)
     assert r.returncode == 1 and "all fuel consumed" in r.stderr
+    r = cmref("run", "spin.wasm", "--invoke", "count(100000)", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr

@@ -226,7 +226,7 @@ int cli_run(int argc, char **argv) {
       free(bytes);
       return 1;
     }
-    cmref_set_fuel(e, n ? n : 1);
+    cmref_set_fuel(e, n);
   }
   if (e) m = cmref_load_module(e, bytes, len, &err);
   free(bytes);

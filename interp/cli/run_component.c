@@ -4,7 +4,7 @@
  *                           flags, recursively) and supplies it for import NAME
  *   --trace                 one indented line per component boundary crossing on stderr
  *   --deny FUNC             a test policy: calls of component functions named FUNC trap
- *   --fuel N                core execution budget (each call and loop iteration costs 1)
+ *   --fuel N                core execution budget in instructions (wasmtime's fuel costs)
  *   --max-memory BYTES      no linear memory may grow beyond BYTES */
 #include <inttypes.h>
 #include <stdio.h>
@@ -284,7 +284,7 @@ int cli_run_component(const char *path, const unsigned char *bytes, size_t len, 
   }
   int rc = 1;
   if (parse_opts(argc, argv, o)) {
-    if (o->has_fuel) cm_store_set_fuel(cmi_core_store(e), o->fuel ? o->fuel : 1);
+    if (o->has_fuel) cm_store_set_fuel(cmi_core_store(e), o->fuel);
     if (o->has_max_memory) cm_store_set_max_memory(cmi_core_store(e), o->max_memory);
     if (o->trace || o->deny) {
       cmi_abi_store(e)->hook = hook;

@@ -1,6 +1,12 @@
 /* Pre-decoding a function body (once, before its first call): branch targets resolved to
  * instruction indices, stack heights resolved to slot offsets, immediates unpacked.
  *
+ * Metered code (a store with a fuel limit) starts every straight-line segment with a FUEL
+ * instruction whose a is the segment's instruction count (fuel_cost: wasmtime's costs);
+ * segments start at the function entry, at every branch target (loop headers, the ends of
+ * blocks, ifs and try_tables, else) and after every conditional branch. Unmetered code has
+ * no FUEL instructions at all.
+ *
  * Works on validated code, so it only tracks the operand stack height. Code after an
  * unconditional branch is unreachable and is not compiled (its nesting is still followed).
  * The control stack is a heap array: nesting depth costs no C stack. */
@@ -35,6 +41,8 @@ typedef struct compiler {
   uint32_t nlabels, caplabels;
   uint32_t height; /* current operand stack top, slot offset from fp */
   uint32_t max_height;
+  bool metered;     /* emit FUEL instructions */
+  uint32_t fuel_at; /* metered: the FUEL instruction of the current segment */
 } compiler;
 
 static bool oom(compiler *c) { return cm_error_set(c->err, CMREF_INTERNAL, "out of memory"); }
@@ -64,6 +72,30 @@ static cm_insn *emit(compiler *c, uint32_t op, uint32_t a, uint64_t b) {
 }
 
 static uint32_t here(compiler *c) { return c->code->ninsns; }
+
+/* Starts a straight-line segment here (metered code: a FUEL instruction, shared with an
+ * empty segment just before); returns the index branches to it use. */
+static bool leader(compiler *c, uint32_t *at) {
+  *at = here(c);
+  if (!c->metered) return true;
+  const cm_insn *last = *at > 0 ? &c->code->insns[*at - 1] : NULL;
+  if (last && last->op == CM_XOP_FUEL && last->a == 0 && *at - 1 == c->fuel_at) {
+    *at = c->fuel_at;
+    return true;
+  }
+  if (!emit(c, CM_XOP_FUEL, 0, 0)) return false;
+  c->fuel_at = *at;
+  return true;
+}
+
+/* The fuel an instruction costs (as wasmtime counts: structure, nop and drop are free). */
+static uint32_t fuel_cost(uint32_t op) {
+  switch (op) {
+  case 0x00: case 0x01: case 0x02: case 0x03: case 0x05: case 0x0B: case 0x0F: case 0x1A:
+    return 0; /* unreachable, nop, block, loop, else, end, return, drop */
+  default: return 1;
+  }
+}
 
 static void set_height(compiler *c, uint32_t h) {
   c->height = h;
@@ -133,16 +165,18 @@ static void mark_unreachable(compiler *c) { top(c)->unreachable = true; }
 /* ---- control instructions ---- */
 
 static bool c_block(compiler *c, const cm_instr *in, uint8_t kind, bool dead) {
-  uint32_t np = 0, nr = 0;
+  uint32_t np = 0, nr = 0, jmp = 0, entry = 0;
   if (!dead) blocktype_arity(c, in->bt, &np, &nr);
   if (kind == L_IF && !dead) {
     c->height--; /* condition */
     if (!emit(c, CM_XOP_JMP_UNLESS, 0, 0)) return false;
+    jmp = here(c); /* index + 1 */
   }
-  if (kind == L_LOOP && !dead && !emit(c, CM_XOP_FUEL, 0, 0)) return false;
+  /* the then branch and the loop header start segments (back-edges pay fuel) */
+  if ((kind == L_IF || kind == L_LOOP) && !dead && !leader(c, &entry)) return false;
   if (!push_label(c, kind, np, nr, dead)) return false;
-  if (kind == L_IF && !dead) top(c)->else_fix = here(c);
-  if (kind == L_LOOP && !dead) top(c)->loop_ip = here(c) - 1; /* back-edges pay fuel */
+  if (kind == L_IF && !dead) top(c)->else_fix = jmp;
+  if (kind == L_LOOP && !dead) top(c)->loop_ip = entry;
   return true;
 }
 
@@ -153,7 +187,10 @@ static bool c_else(compiler *c) {
     if (!emit_branch(c, 0, false)) return false;
     l = top(c);
   }
-  patch_list(c, l->else_fix, here(c));
+  uint32_t at;
+  if (!leader(c, &at)) return false;
+  l = top(c);
+  patch_list(c, l->else_fix, at);
   l->else_fix = 0;
   l->unreachable = false;
   set_height(c, l->height + l->nparams);
@@ -164,8 +201,10 @@ static bool c_end(compiler *c) {
   label l = *top(c);
   c->nlabels--;
   if (l.dead) return true;
-  patch_list(c, l.else_fix, here(c));
-  patch_list(c, l.fixups, here(c));
+  uint32_t at = here(c);
+  if (l.kind != L_FUNC && !leader(c, &at)) return false;
+  patch_list(c, l.else_fix, at);
+  patch_list(c, l.fixups, at);
   if (l.kind == L_TRY) c->code->handlers[l.handler].end = here(c);
   set_height(c, l.height + l.nresults);
   if (l.kind == L_FUNC) return emit(c, CM_XOP_RETURN, l.nresults, 0) != NULL;
@@ -342,7 +381,11 @@ static bool c_instr(compiler *c, const cm_instr *in) {
     if (!emit_branch(c, in->a, false)) return false;
     mark_unreachable(c);
     return true;
-  case 0x0D: c->height--; return emit_branch(c, in->a, true);
+  case 0x0D: {
+    uint32_t at;
+    c->height--;
+    return emit_branch(c, in->a, true) && leader(c, &at);
+  }
   case 0x0E: return c_br_table(c, in);
   case 0x0F:
     if (!emit(c, CM_XOP_RETURN, c->labels[0].nresults, 0)) return false;
@@ -393,15 +436,16 @@ static bool compile_body(compiler *c, const cm_func *f) {
     if (!cm_read_instr(&r, c->m, &in, c->err)) return false;
     label *l = top(c);
     bool skip = l->dead || (l->unreachable && in.op != 0x05 && in.op != 0x0B);
+    if (c->metered && !skip) c->code->insns[c->fuel_at].a += fuel_cost(in.op);
     if (!(skip ? c_dead(c, &in) : c_instr(c, &in))) return false;
   }
   return true;
 }
 
-cm_code *cm_compile(const cm_module *m, uint32_t funcidx, cm_error *err) {
+cm_code *cm_compile(const cm_module *m, uint32_t funcidx, bool metered, cm_error *err) {
   const cm_func *f = &m->funcs[funcidx];
   const cm_functype *ft = &m->types[f->typeidx];
-  compiler c = {.m = m, .err = err};
+  compiler c = {.m = m, .err = err, .metered = metered};
   c.code = calloc(1, sizeof *c.code);
   if (!c.code) {
     cm_error_set(err, CMREF_INTERNAL, "out of memory");
@@ -410,8 +454,11 @@ cm_code *cm_compile(const cm_module *m, uint32_t funcidx, cm_error *err) {
   c.code->nparams = ft->nparams;
   c.code->nresults = ft->nresults;
   c.code->nlocals = f->nlocals;
+  c.code->metered = metered;
   set_height(&c, ft->nparams + f->nlocals);
-  bool ok = push_label(&c, L_FUNC, 0, ft->nresults, false) && compile_body(&c, f);
+  uint32_t entry;
+  bool ok = leader(&c, &entry) && push_label(&c, L_FUNC, 0, ft->nresults, false) &&
+            compile_body(&c, f);
   free(c.labels);
   if (!ok) {
     cm_code_free(c.code);

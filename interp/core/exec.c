@@ -15,15 +15,17 @@
 
 /* ---- helpers used by the loop ---- */
 
+/* Compiles f on its first call, and again when the store's metering changed (the old code
+ * stays with the store: frames may still run it). */
 static bool ensure_code(cm_store *s, cm_funcinst *f, cm_error *err) {
-  if (f->code) return true;
-  f->code = cm_compile(f->inst->module, f->funcidx, err);
-  if (!f->code) return false;
-  if (!cm_store_add_code(s, f->code)) {
-    cm_code_free(f->code);
-    f->code = NULL;
+  if (f->code && f->code->metered == s->metered) return true;
+  cm_code *c = cm_compile(f->inst->module, f->funcidx, s->metered, err);
+  if (!c) return false;
+  if (!cm_store_add_code(s, c)) {
+    cm_code_free(c);
     return cm_error_set(err, CMREF_INTERNAL, "out of memory");
   }
+  f->code = c;
   return true;
 }
 
@@ -222,7 +224,8 @@ static bool run(exec_state *st, cm_funcinst *entry) {
   cm_value *sp = s->sp;
   cm_value *fp;
   const cm_insn *ip;
-  const cm_insn *code0; /* fn->code->insns */
+  const cm_code *code;  /* the running code of fn */
+  const cm_insn *code0; /* code->insns */
   int trap = 0;
   uint32_t trap_index = 0; /* the element of an uninitialized-element trap */
   cm_exninst *exn = NULL;
@@ -231,16 +234,20 @@ static bool run(exec_state *st, cm_funcinst *entry) {
   /* Enters callee whose params are at sp - nparams; the return target is ret. */
 #define ENTER(ret)                                                                     \
   do {                                                                                 \
-    if (!callee->code && !ensure_code(s, callee, err)) return false;                  \
     const cm_code *cc = callee->code;                                                  \
+    if (!cc || cc->metered != s->metered) {                                            \
+      if (!ensure_code(s, callee, err)) return false;                                  \
+      cc = callee->code;                                                               \
+    }                                                                                  \
     if (s->nframes >= CM_MAX_FRAMES || stack_end - sp < (ptrdiff_t)cc->frame_size)     \
       TRAP(CM_TRAP_STACK_OVERFLOW);                                                    \
-    if (--s->fuel == 0) TRAP(CM_TRAP_OUT_OF_FUEL);                                     \
     cm_frame *fr = &s->frames[s->nframes++];                                           \
     fr->ret_ip = (ret);                                                                \
     fr->fp = fp;                                                                       \
     fr->fn = fn;                                                                       \
+    fr->code = code;                                                                   \
     fn = callee;                                                                       \
+    code = cc;                                                                         \
     inst = fn->inst;                                                                   \
     fp = sp - cc->nparams;                                                             \
     memset(sp, 0, cc->nlocals * sizeof *sp);                                           \
@@ -251,6 +258,7 @@ static bool run(exec_state *st, cm_funcinst *entry) {
 
   fp = NULL;
   ip = NULL;
+  code = NULL;
   code0 = NULL;
   callee = entry;
   {
@@ -342,7 +350,8 @@ loop:
       fp = fr->fp;
       fn = fr->fn;
       inst = fn->inst;
-      code0 = fn->code->insns;
+      code = fr->code;
+      code0 = code->insns;
       vmjump;
     }
     vmcase(CM_XOP_CALL) {
@@ -350,7 +359,7 @@ loop:
     do_call:
       if (callee->host) {
         if (s->nframes >= CM_MAX_FRAMES) TRAP(CM_TRAP_STACK_OVERFLOW);
-        s->frames[s->nframes++] = (cm_frame){ip + 1, fp, fn}; /* for re-entrant hosts */
+        s->frames[s->nframes++] = (cm_frame){ip + 1, fp, fn, code}; /* re-entrant hosts */
         bool ok = call_host(s, callee, &sp, err);
         s->nframes--;
         if (!ok) {
@@ -393,8 +402,9 @@ loop:
       goto do_throw;
     }
 
-    vmcase(CM_XOP_FUEL) {
-      if (--s->fuel == 0) TRAP(CM_TRAP_OUT_OF_FUEL);
+    vmcase(CM_XOP_FUEL) { /* a segment of ip->a instructions runs only if fuel pays for it */
+      if (s->fuel < ip->a) TRAP(CM_TRAP_OUT_OF_FUEL);
+      s->fuel -= ip->a;
       vmbreak;
     }
 
@@ -787,7 +797,7 @@ loop:
         if (ea + o->n > m->size) TRAP(CM_TRAP_MEMORY_OOB);
         mem = m->data + ea;
       } else if (o->imm == CM_SIMD_IMM_V128 || o->imm == CM_SIMD_IMM_SHUFFLE) {
-        imm = fn->code->v128[ip->a];
+        imm = code->v128[ip->a];
       }
       o->fn((cm_v128 *)io, imm, mem);
       sp = io + (o->result ? 1 : 0);
@@ -806,7 +816,7 @@ do_throw:
   /* Unwinds frames of this run until a try_table catches exn (spec 4.4.8, throw_ref). */
   for (;;) {
     const cm_pad *pad;
-    const cm_handler *h = find_handler(inst, fn->code, (uint32_t)(ip - code0), exn, &pad);
+    const cm_handler *h = find_handler(inst, code, (uint32_t)(ip - code0), exn, &pad);
     if (h) {
       sp = fp + h->height;
       if (pad->kind == CM_CATCH || pad->kind == CM_CATCH_REF) {
@@ -823,7 +833,8 @@ do_throw:
     fp = fr->fp;
     fn = fr->fn;
     inst = fn->inst;
-    code0 = fn->code->insns;
+    code = fr->code;
+    code0 = code->insns;
   }
   s->last_exn = exn;
   return cm_error_set(err, CMREF_TRAP, "uncaught exception");

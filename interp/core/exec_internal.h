@@ -34,7 +34,7 @@ enum {
   CM_XOP_SELECT,
   CM_XOP_THROW,       /* a = tag index */
   CM_XOP_THROW_REF,
-  CM_XOP_FUEL,        /* a loop header: one unit of fuel per iteration */
+  CM_XOP_FUEL,        /* metered code: a straight-line segment of a instructions starts */
   CM_XOP_REF_I31,     /* GC: i32 -> i31 reference (see CM_I31_REF) */
   CM_XOP_I31_GET_S,
   CM_XOP_I31_GET_U,
@@ -71,16 +71,19 @@ struct cm_code {
   uint32_t npads;
   uint8_t (*v128)[16]; /* 16-byte immediates (v128.const, i8x16.shuffle), by insn.a */
   uint32_t nv128;
+  bool metered; /* has FUEL instructions (compiled for a store with a fuel limit) */
 };
 
-/* Compiles function `funcidx` (a defined function index) of a validated module. */
-cm_code *cm_compile(const cm_module *m, uint32_t funcidx, cm_error *err);
+/* Compiles function `funcidx` (a defined function index) of a validated module; metered:
+ * with FUEL instructions. */
+cm_code *cm_compile(const cm_module *m, uint32_t funcidx, bool metered, cm_error *err);
 void cm_code_free(cm_code *c);
 
 typedef struct cm_frame {
   const cm_insn *ret_ip; /* where the caller resumes */
   cm_value *fp;          /* caller's frame pointer */
   cm_funcinst *fn;       /* caller */
+  const cm_code *code;   /* the caller's code (fn->code may be recompiled meanwhile) */
 } cm_frame;
 
 struct cm_store {
@@ -103,7 +106,8 @@ struct cm_store {
   cm_frame *frames;
   uint32_t nframes;
   uint32_t nesting; /* cm_core_invoke calls under way (host functions re-enter) */
-  uint64_t fuel;    /* decremented per call and loop iteration; UINT64_MAX: unlimited */
+  uint64_t fuel;    /* instructions left (metered code); UINT64_MAX: unlimited */
+  bool metered;     /* fuel is limited: functions run metered code (recompiled on a change) */
   uint64_t max_memory; /* bytes one memory may grow to; UINT64_MAX: unlimited */
   cm_exninst *last_exn;
 };

@@ -147,8 +147,9 @@ bool cm_extern_matches(cm_store *s, const cm_module *m, const cm_import *im, con
 bool cm_core_invoke(cm_store *s, cm_funcinst *f, const cm_value *args, cm_value *results,
                     cm_error *err);
 
-/* Fuel: every call and every loop iteration costs one unit; at zero execution stops with
- * CMREF_EXHAUSTION "all fuel consumed by WebAssembly". UINT64_MAX (the default): unlimited. */
+/* Fuel: a budget of instructions (see cmref_set_fuel for the costs); a straight-line segment
+ * it cannot pay for stops with CMREF_EXHAUSTION "all fuel consumed by WebAssembly".
+ * UINT64_MAX (the default): unlimited, and functions run unmetered code. */
 void cm_store_set_fuel(cm_store *s, uint64_t fuel);
 uint64_t cm_store_fuel(const cm_store *s);
 /* memory.grow beyond `bytes` in any one linear memory traps (CMREF_EXHAUSTION "memory limit

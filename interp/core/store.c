@@ -227,6 +227,9 @@ void *cm_store_alloc(cm_store *s, size_t size) { return alloc(s, size); }
 
 cm_exninst *cm_store_last_exception(cm_store *s) { return s->last_exn; }
 
-void cm_store_set_fuel(cm_store *s, uint64_t fuel) { s->fuel = fuel; }
+void cm_store_set_fuel(cm_store *s, uint64_t fuel) {
+  s->fuel = fuel;
+  s->metered = fuel != UINT64_MAX;
+}
 uint64_t cm_store_fuel(const cm_store *s) { return s->fuel; }
 void cm_store_set_max_memory(cm_store *s, uint64_t bytes) { s->max_memory = bytes; }

@@ -74,9 +74,12 @@ int cmref_register(cmref_engine *e, int instance, const char *name, cmref_error 
 char *cmref_invoke(cmref_engine *e, int instance, const char *field, size_t field_len,
                    const char *args_json, cmref_error *err);
 
-/* Limits execution in the current store (until the next reset): each call and each loop
- * iteration costs one unit; at zero, execution stops with CMREF_EXHAUSTION "all fuel
- * consumed by WebAssembly". The default is unlimited. */
+/* Limits execution in the current store (until the next reset) to `fuel` instructions,
+ * counted as wasmtime counts fuel (each instruction costs 1 except nop, drop, block, loop,
+ * else, end, unreachable and return). A straight-line run of instructions that fuel cannot
+ * pay for does not start: execution stops with CMREF_EXHAUSTION "all fuel consumed by
+ * WebAssembly". ULLONG_MAX (the default) is unlimited and costs nothing; a limit makes
+ * functions run metered code (compiled again where the setting changed). */
 void cmref_set_fuel(cmref_engine *e, unsigned long long fuel);
 
 /* Reads an exported global: a malloc'ed JSON value, or NULL with err. */

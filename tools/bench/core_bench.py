@@ -6,7 +6,9 @@ for scale; runs `bench` on wasm-interp and on `cmref run` (best of --repeat wall
 times), checks both return the same checksum, and prints the ratio cmref / wasm-interp per
 program. Target: <= 1.0 on every program (project goal 0.5).
 
-    .venv/bin/python tools/bench/core_bench.py [--cmref build/cmref] [--repeat 3]
+    .venv/bin/python tools/bench/core_bench.py [--cmref build/cmref] [--repeat 3] [--fuel N]
+
+--fuel N runs cmref with an instruction budget (metered code) to measure what fuel costs.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cmref", default=str(ROOT / "build" / "cmref"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fuel", type=int, help="run cmref with --fuel N (metered code)")
     ap.add_argument("programs", nargs="*", default=PROGRAMS)
     args = ap.parse_args()
     print(f"{'program':8} {'native s':>9} {'wasm-interp s':>14} {'cmref s':>8} {'ratio':>6}")
@@ -44,7 +47,8 @@ def main() -> None:
         wasm, native = build(name, ROOT / "build" / "bench")
         t_nat, r_nat = best([str(native)], args.repeat)
         t_wabt, r_wabt = best(["wasm-interp", str(wasm), "--run-all-exports"], args.repeat)
-        t_ref, r_ref = best([args.cmref, "run", str(wasm), "--invoke", "bench()"], args.repeat)
+        fuel = ["--fuel", str(args.fuel)] if args.fuel is not None else []
+        t_ref, r_ref = best([args.cmref, "run", str(wasm), *fuel, "--invoke", "bench()"], args.repeat)
         ratio = t_ref / t_wabt
         worst = max(worst, ratio)
         print(f"{name:8} {t_nat:9.3f} {t_wabt:14.3f} {t_ref:8.3f} {ratio:6.2f}")

@@ -105,7 +105,7 @@ static int check(const unsigned char *bytes, size_t len, const char *path, unsig
   /* a valid mutant: the execution pre-decoder must compile every body */
   nvalid++;
   for (uint32_t i = 0; i < m->nfuncs; i++) {
-    cm_code *c = cm_compile(m, i, &err);
+    cm_code *c = cm_compile(m, i, true, &err);
     if (!c) {
       fprintf(stderr, "%s #%lu: function %u of a valid module does not compile: %s\n", path,
               iter, i, err.message);

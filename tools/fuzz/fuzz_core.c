@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   for (uint32_t i = 0; i < m->nfuncs; i++) {
-    cm_code *c = cm_compile(m, i, &err);
+    cm_code *c = cm_compile(m, i, true, &err);
     if (!c) fail("valid body does not compile", err.message);
     cm_code_free(c);
   }
