@@ -107,6 +107,11 @@ typedef struct cma_string {
 typedef struct cma_resource_type cma_resource_type;
 typedef struct cma_val cma_val;
 
+/* ErrorContext (canon error-context.new): its debug message, owned by the concurrency Store */
+typedef struct cma_error_context {
+  cma_string debug_message;
+} cma_error_context;
+
 /* A component value, the despecialized shape of its type:
  * bool, integers, char: u.i (signed values sign-extended); f32/f64: their bits (u.f32, u.f64);
  * string: u.s; list (also fixed-length), record, tuple: u.agg (a list of a numeric element
@@ -136,6 +141,7 @@ struct cma_val {
       cma_resource_type *rt;
     } handle;
     void *shared; /* stream/future: the shared stream or future (concurrency.c, issue 8) */
+    cma_error_context *errctx; /* error-context */
   } u;
 };
 

@@ -555,6 +555,7 @@ static bool load_record(cma_cx *cx, uint64_t ptr, const cmc_field *fields, uint3
 static bool load_variant(cma_cx *cx, uint64_t ptr, const cmc_type *t, cma_val *out);
 static uint32_t load_flags(cma_cx *cx, uint64_t ptr, uint32_t nlabels);
 static bool lift_own(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out);
+static bool lift_error_context(cma_cx *cx, uint32_t i, cma_val *out);
 static bool lift_borrow(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out);
 static bool convert_i32_to_char(cma_cx *cx, uint32_t i, uint64_t *out);
 static uint32_t canonicalize_nan32(uint32_t f);
@@ -588,6 +589,7 @@ static bool load(cma_cx *cx, uint64_t ptr, cmc_tid t, cma_val *out) {
   case D_F64: out->u.f64 = decode_i64_as_float(load_int(cx, ptr, 8, false)); return true;
   case D_CHAR: return convert_i32_to_char(cx, (uint32_t)load_int(cx, ptr, 4, false), &out->u.i);
   case D_STRING: return load_string(cx, ptr, &out->u.s);
+  case D_ERROR_CONTEXT: return lift_error_context(cx, (uint32_t)load_int(cx, ptr, 4, false), out);
   case D_LIST: return load_list(cx, ptr, ty, out);
   case D_RECORD: return load_record(cx, ptr, ty->fields, ty->n, out);
   case D_VARIANT: return load_variant(cx, ptr, ty, out);
@@ -780,6 +782,14 @@ bool cma_load_string_from_range(cma_cx *cx, uint64_t ptr, uint64_t tagged_code_u
   return true;
 }
 
+static bool lift_error_context(cma_cx *cx, uint32_t i, cma_val *out) {
+  cma_table_entry *e;
+  if (!cma_table_get(&cx->inst->handles, i, &e, cx->err)) return false;
+  trap_if(e->kind != CMA_ENTRY_ERROR_CONTEXT, CMA_TRAP_UNKNOWN_HANDLE, i);
+  out->u.errctx = e->p;
+  return true;
+}
+
 static bool load_list(cma_cx *cx, uint64_t ptr, const cmc_type *lt, cma_val *out) {
   if (maybe_length(lt)) return cma_load_list_spec(cx, ptr, maybe_length(lt), lt->a, out);
   uint32_t ps = ptr_size(is64(cx));
@@ -929,6 +939,7 @@ static bool store_record(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_f
 static bool store_variant(cma_cx *cx, const cma_val *v, uint64_t ptr, const cmc_type *t);
 static void store_flags(cma_cx *cx, uint32_t v, uint64_t ptr, uint32_t nlabels);
 static bool lower_own(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *out);
+static bool lower_error_context(cma_cx *cx, const cma_val *v, uint32_t *out);
 static bool lower_borrow(cma_cx *cx, const cma_val *v, const cmc_type *t, uint32_t *out);
 
 static bool store(cma_cx *cx, const cma_val *v, cmc_tid t, uint64_t ptr) {
@@ -965,6 +976,10 @@ static bool store(cma_cx *cx, const cma_val *v, cmc_tid t, uint64_t ptr) {
     return true;
   case D_STREAM: case D_FUTURE: /* issue 8 */
     if (!cmx_lower_async_value(cx, v, ty, &h)) return false;
+    store_int(cx, h, ptr, 4);
+    return true;
+  case D_ERROR_CONTEXT:
+    if (!lower_error_context(cx, v, &h)) return false;
     store_int(cx, h, ptr, 4);
     return true;
   default:
@@ -1341,6 +1356,10 @@ static bool store_probably_utf16_to_latin1_or_utf16(cma_cx *cx, const src_string
   return true;
 }
 
+static bool lower_error_context(cma_cx *cx, const cma_val *v, uint32_t *out) {
+  return cma_table_add(&cx->inst->handles, CMA_ENTRY_ERROR_CONTEXT, v->u.errctx, out, cx->err);
+}
+
 static bool store_list_into_range(cma_cx *cx, const cma_val *v, cmc_tid elem, uint64_t *ptr_out,
                                   uint64_t *length_out);
 static bool store_list_into_valid_range(cma_cx *cx, const cma_val *v, uint64_t ptr, cmc_tid elem);
@@ -1650,6 +1669,7 @@ static bool lift_flat(cma_cx *cx, CoreValueIter *vi, cmc_tid t, cma_val *out) {
   case D_F64: out->u.f64 = canonicalize_nan64(next(vi, 0x7c)); return true;
   case D_CHAR: return convert_i32_to_char(cx, (uint32_t)next(vi, 0x7f), &out->u.i);
   case D_STRING: return lift_flat_string(cx, vi, &out->u.s);
+  case D_ERROR_CONTEXT: return lift_error_context(cx, (uint32_t)next(vi, 0x7f), out);
   case D_LIST: return lift_flat_list(cx, vi, ty, out);
   case D_RECORD: return lift_flat_record(cx, vi, ty->fields, ty->n, out);
   case D_VARIANT: return lift_flat_variant(cx, vi, t, out);
@@ -1787,6 +1807,7 @@ static bool lower_flat(cma_cx *cx, flat_vals *f, const cma_val *v, cmc_tid t) {
   case D_F64: return push(cx, f, 0x7c, maybe_scramble_nan64(v->u.f64));
   case D_CHAR: return push(cx, f, 0x7f, char_to_i32(v->u.i));
   case D_STRING: return lower_flat_string(cx, f, &v->u.s);
+  case D_ERROR_CONTEXT: return lower_error_context(cx, v, &h) && push(cx, f, 0x7f, h);
   case D_LIST: return lower_flat_list(cx, f, v, ty);
   case D_RECORD: return lower_flat_record(cx, f, v, ty->fields, ty->n);
   case D_VARIANT: return lower_flat_variant(cx, f, v, t);

@@ -1140,3 +1140,82 @@ bool cmx_lower_async_value(cma_cx *cx, const cma_val *v, const cmc_type *t, uint
   if (!cx->inst->store->cx) return fail(cx->err, CMREF_INTERNAL, "stream/future without a store");
   return add_end(cx->inst, v->u.shared, true, out, cx->err);
 }
+
+/* ================================================================================ */
+/* canon error-context.new / debug-message / drop                                   */
+/* ================================================================================ */
+
+/* the debug message is kept (host_defined_transformation: the identity), copied out of
+ * the memory it was read from */
+static bool keep_string(cmx_store *s, cma_string *str, cm_error *err) {
+  uint8_t *copy = own(s, str->nbytes ? str->nbytes : 1);
+  if (!copy) return oom(err);
+  memcpy(copy, cma_string_bytes(str), str->nbytes);
+  str->bytes = copy;
+  str->mem = NULL;
+  str->offset = 0;
+  return true;
+}
+
+bool cmx_error_context_new(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                           cm_error *err) {
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  if (!s) return oom(err);
+  if (!b->opts.memory) return fail(err, CMREF_INTERNAL, "error-context.new without a memory");
+  cma_heap heap = {NULL};
+  cma_cx cx = {.opts = &b->opts, .inst = b->inst, .heap = &heap, .err = err};
+  cma_error_context *ec = own(s, sizeof *ec);
+  bool ok = ec && cma_load_string_from_range(&cx, (uint32_t)args[0].i32, (uint32_t)args[1].i32,
+                                             &ec->debug_message) &&
+            keep_string(s, &ec->debug_message, err);
+  cma_heap_free(&heap);
+  if (!ec) return oom(err);
+  return ok && cma_table_add(&b->inst->handles, CMA_ENTRY_ERROR_CONTEXT, ec, &results[0].i32, err);
+}
+
+static bool get_error_context(cma_instance *inst, uint32_t i, cma_error_context **out,
+                              cm_error *err) {
+  cma_table_entry *e;
+  if (!cma_table_get(&inst->handles, i, &e, err)) return false;
+  if (e->kind != CMA_ENTRY_ERROR_CONTEXT) return TRAP("wasm trap: unknown handle index %u", i);
+  *out = e->p;
+  return true;
+}
+
+/* store_string(cx, errctx.debug_message, ptr); the pointer is checked first (wasmtime's
+ * wording) */
+bool cmx_error_context_debug_message(void *env, cm_store *core, const cm_value *args,
+                                     cm_value *results, cm_error *err) {
+  (void)core, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cma_error_context *ec = NULL;
+  if (!get_error_context(b->inst, (uint32_t)args[0].i32, &ec, err)) return false;
+  const cma_meminst *m = b->opts.memory;
+  if (!m) return fail(err, CMREF_INTERNAL, "error-context.debug-message without a memory");
+  uint64_t ptr = (uint32_t)args[1].i32;
+  if (ptr + 8 > *m->size) return TRAP("wasm trap: invalid debug message pointer");
+  cma_heap heap = {NULL};
+  cma_cx cx = {.opts = &b->opts, .inst = b->inst, .heap = &heap, .err = err};
+  uint64_t begin = 0, tagged = 0;
+  bool ok = cma_store_string_into_range(&cx, &ec->debug_message, &begin, &tagged);
+  cma_heap_free(&heap);
+  if (!ok) return false;
+  uint8_t *p = *m->data + ptr;
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(begin >> (8 * i));
+  for (int i = 0; i < 4; i++) p[4 + i] = (uint8_t)(tagged >> (8 * i));
+  return true;
+}
+
+bool cmx_error_context_drop(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                            cm_error *err) {
+  (void)core, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cma_error_context *ec = NULL;
+  if (!get_error_context(b->inst, (uint32_t)args[0].i32, &ec, err)) return false;
+  cma_table_entry e;
+  return cma_table_remove(&b->inst->handles, (uint32_t)args[0].i32, &e, err);
+}

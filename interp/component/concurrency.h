@@ -80,6 +80,12 @@ bool cmx_subtask_drop(void *env, cm_store *s, const cm_value *args, cm_value *re
                       cm_error *err);
 bool cmx_thread_yield(void *env, cm_store *s, const cm_value *args, cm_value *results,
                       cm_error *err);
+bool cmx_error_context_new(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                           cm_error *err);
+bool cmx_error_context_debug_message(void *env, cm_store *s, const cm_value *args,
+                                     cm_value *results, cm_error *err);
+bool cmx_error_context_drop(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                            cm_error *err);
 /* context.get / context.set of the current thread; false: no async thread is current
  * (the caller then uses the synchronous task's storage) */
 bool cmx_context_slot(cma_store *s, uint32_t i, uint32_t **out);

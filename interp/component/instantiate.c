@@ -1100,10 +1100,18 @@ static bool copy_builtin(walker *w, uint8_t op) {
   return push_host(w, fns[k], b);
 }
 
+/* canon error-context.new / error-context.debug-message: their options */
+static bool error_context_builtin(walker *w, bool new_) {
+  rawopts o;
+  cmx_builtin *b = NULL;
+  if (!rd_opts(w, &o) || !cx_builtin(w, new_ ? cmx_error_context_new : cmx_error_context_debug_message, &b))
+    return false;
+  return make_opts(w, &o, &b->opts);
+}
+
 static bool canon_item(walker *w) {
   uint8_t b, k;
   uint32_t x;
-  rawopts o;
   if (!rd_byte(w, &b)) return false;
   switch (b) {
   case 0x00: return canon_lift_item(w);
@@ -1128,7 +1136,8 @@ static bool canon_item(walker *w) {
   case 0x0e: case 0x0f: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:
   case 0x15: case 0x16: case 0x17: case 0x18: case 0x19: case 0x1a: case 0x1b:
     return copy_builtin(w, b);
-  case 0x1c: case 0x1d: return rd_opts(w, &o) && unsupported_builtin(w, "error-context");
+  case 0x1c: case 0x1d: return error_context_builtin(w, b == 0x1c);
+  case 0x1e: return cx_builtin(w, cmx_error_context_drop, NULL);
   case 0x27: return rd_u32(w, &x) && rd_u32(w, &x) && unsupported_builtin(w, "thread.new-indirect");
   default: return unsupported_builtin(w, "of the async ABI");
   }
