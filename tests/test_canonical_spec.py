@@ -246,73 +246,21 @@ def prim_value(rng: random.Random, name: str):
     return (s, "utf8", len(s.encode())), {"type": "string", "value": s}
 
 
-def spec_store_value(d, t, v):
+def spec_context(d):
+    """A definitions.py LiftLowerContext over 64 KiB of memory whose realloc bumps from 1024
+    and logs each call, as the C side's test binary does."""
     mem = d.MemInst(bytearray(65536), "i32")
-    state = {"next": 1024, "log": []}
+    log = []
+    nxt = [1024]
 
     def realloc(old, old_size, align, size):
-        state["log"].append((old, old_size, align, size))
-        p = (state["next"] + align - 1) // align * align
+        log.append((old, old_size, align, size))
+        p = (nxt[0] + align - 1) // align * align
         if p + size <= len(mem.bytes):
             if old:
                 n = min(old_size, size)
                 mem.bytes[p:p + n] = mem.bytes[old:old + n]
-            state["next"] = p + size
-        return p
-
-    class Inst:
-        may_leave = True
-
-    cx = d.LiftLowerContext(d.LiftLowerOptions("utf8", mem, realloc), Inst())
-    cx.reallocate = realloc
-    d.store(cx, v, t, 256)
-    return bytes(mem.bytes[:4096]), state["log"]
-
-
-@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
-def test_store_load_matches_definitions_py():
-    import json
-    d = load_spec()
-    d.DETERMINISTIC_PROFILE = True
-    rng = random.Random(11)
-    cases = []
-    while len(cases) < 300:
-        expr, t, gen = random_type(d, rng)
-        if d.elem_size(t, "i32") > 700:
-            continue
-        v, j = gen()
-        cases.append((expr, t, v, j))
-    lines = "".join(f"{expr} {json.dumps(j)}\n" for expr, _, _, j in cases)
-    done = subprocess.run([str(BINARY), "--values"], input=lines, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    answers = done.stdout.splitlines()
-    assert len(answers) == len(cases)
-    bad = []
-    for (expr, t, v, j), answer in zip(cases, answers):
-        data, log = spec_store_value(d, t, v)
-        want = f"{data.hex()} " + "".join(f"{a},{b},{c},{e};" for a, b, c, e in log)
-        hexpart, logpart, back = answer.split(" ", 2)
-        if f"{hexpart} {logpart}" != want:
-            bad.append(f"{expr} {json.dumps(j)}: memory or reallocs differ")
-        elif json.loads(back) != j:
-            bad.append(f"{expr}: loaded {back} != stored {json.dumps(j)}")
-    assert not bad, "\n".join(bad[:8])
-
-
-def spec_lower_flat(d, t, v):
-    import struct
-    mem = d.MemInst(bytearray(65536), "i32")
-    state = {"next": 1024, "log": []}
-
-    def realloc(old, old_size, align, size):
-        state["log"].append((old, old_size, align, size))
-        p = (state["next"] + align - 1) // align * align
-        if p + size <= len(mem.bytes):
-            if old:
-                n = min(old_size, size)
-                mem.bytes[p:p + n] = mem.bytes[old:old + n]
-            state["next"] = p + size
+            nxt[0] = p + size
         return p
 
     class Inst:
@@ -322,6 +270,18 @@ def spec_lower_flat(d, t, v):
     cx = d.LiftLowerContext(opts, Inst())
     cx.reallocate = realloc
     cx.allocate = lambda align, size: realloc(0, 0, align, size)
+    return cx, opts, mem, log
+
+
+def spec_store_value(d, t, v):
+    cx, _, mem, log = spec_context(d)
+    d.store(cx, v, t, 256)
+    return bytes(mem.bytes[:4096]), log
+
+
+def spec_lower_flat(d, t, v):
+    import struct
+    cx, opts, mem, log = spec_context(d)
     flat = d.lower_flat_values(cx, d.MAX_FLAT_PARAMS, [v], [t])
     types = d.flatten_types([t], opts)
     if len(types) > d.MAX_FLAT_PARAMS:
@@ -333,15 +293,16 @@ def spec_lower_flat(d, t, v):
         elif ft == "f64":
             x = struct.unpack("<Q", struct.pack("<d", x))[0]
         bits.append(str(x))
-    return ",".join(bits), bytes(mem.bytes[:4096]), state["log"]
+    return ",".join(bits), bytes(mem.bytes[:4096]), log
 
 
-@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
-def test_flat_lowering_matches_definitions_py():
+def random_cases_through_binary(seed, flag):
+    """300 random (type, value) cases of at most 700 bytes, and the C test binary's answer
+    line for each (run with `flag`)."""
     import json
     d = load_spec()
     d.DETERMINISTIC_PROFILE = True
-    rng = random.Random(13)
+    rng = random.Random(seed)
     cases = []
     while len(cases) < 300:
         expr, t, gen = random_type(d, rng)
@@ -350,17 +311,42 @@ def test_flat_lowering_matches_definitions_py():
         v, j = gen()
         cases.append((expr, t, v, j))
     lines = "".join(f"{expr} {json.dumps(j)}\n" for expr, _, _, j in cases)
-    done = subprocess.run([str(BINARY), "--flat"], input=lines, capture_output=True, text=True,
+    done = subprocess.run([str(BINARY), flag], input=lines, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     answers = done.stdout.splitlines()
     assert len(answers) == len(cases)
+    return d, list(zip(cases, answers))
+
+
+def log_text(log):
+    return "".join(f"{a},{b},{c},{e};" for a, b, c, e in log)
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
+def test_store_load_matches_definitions_py():
+    import json
+    d, answered = random_cases_through_binary(11, "--values")
     bad = []
-    for (expr, t, v, j), answer in zip(cases, answers):
+    for (expr, t, v, j), answer in answered:
+        data, log = spec_store_value(d, t, v)
+        hexpart, logpart, back = answer.split(" ", 2)
+        if f"{hexpart} {logpart}" != f"{data.hex()} {log_text(log)}":
+            bad.append(f"{expr} {json.dumps(j)}: memory or reallocs differ")
+        elif json.loads(back) != j:
+            bad.append(f"{expr}: loaded {back} != stored {json.dumps(j)}")
+    assert not bad, "\n".join(bad[:8])
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="definitions.py not found")
+def test_flat_lowering_matches_definitions_py():
+    import json
+    d, answered = random_cases_through_binary(13, "--flat")
+    bad = []
+    for (expr, t, v, j), answer in answered:
         flat, data, log = spec_lower_flat(d, t, v)
-        want = f"{flat} {data.hex()} " + "".join(f"{a},{b},{c},{e};" for a, b, c, e in log)
         got_flat, hexpart, logpart, back = answer.split(" ", 3)
-        if f"{got_flat} {hexpart} {logpart}" != want:
+        if f"{got_flat} {hexpart} {logpart}" != f"{flat} {data.hex()} {log_text(log)}":
             bad.append(f"{expr} {json.dumps(j)}: C flat {got_flat}, spec {flat} (or memory differs)")
         elif json.loads(back) != j:
             bad.append(f"{expr}: lifted {back} != lowered {json.dumps(j)}")
