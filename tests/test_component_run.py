@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.frontend.component import convert_text
+from harness_util import BUMP_REALLOC
 
 ROOT = Path(__file__).resolve().parents[1]
 CMREF = ROOT / "build" / "cmref"
@@ -76,21 +77,11 @@ def test_lifted_export_runs(worker):
 
 
 def test_string_across_components_with_transcoding(worker):
-    # realloc: a bump allocator that honours alignment and keeps contents when it moves
     text = """(component
   (component $Echo
     (core module $m
       (memory (export "mem") 1)
-      (global $next (mut i32) (i32.const 64))
-      (func (export "realloc") (param $old i32) (param $osz i32) (param $al i32) (param $nsz i32) (result i32)
-        (local $r i32)
-        (if (i32.and (i32.ne (local.get $old) (i32.const 0)) (i32.le_u (local.get $nsz) (local.get $osz)))
-          (then (return (local.get $old))))
-        (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get $al) (i32.const 1)))
-                               (i32.sub (i32.const 0) (local.get $al))))
-        (global.set $next (i32.add (local.get $r) (local.get $nsz)))
-        (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) (local.get $osz))))
-        (local.get $r))
+      @REALLOC@
       (func (export "echo") (param i32 i32) (result i32)
         (i32.store (i32.const 0) (local.get 0))
         (i32.store (i32.const 4) (local.get 1))
@@ -102,16 +93,7 @@ def test_string_across_components_with_transcoding(worker):
   (instance $e (instantiate $Echo))
   (core module $Mem
     (memory (export "mem") 1)
-    (global $next (mut i32) (i32.const 64))
-    (func (export "realloc") (param $old i32) (param $osz i32) (param $al i32) (param $nsz i32) (result i32)
-      (local $r i32)
-      (if (i32.and (i32.ne (local.get $old) (i32.const 0)) (i32.le_u (local.get $nsz) (local.get $osz)))
-        (then (return (local.get $old))))
-      (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get $al) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get $al))))
-      (global.set $next (i32.add (local.get $r) (local.get $nsz)))
-      (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) (local.get $osz))))
-      (local.get $r)))
+    @REALLOC@)
   (core instance $mem (instantiate $Mem))
   (core func $echo (canon lower (func $e "echo") (memory $mem "mem") (realloc (func $mem "realloc"))))
   (core module $n
@@ -122,7 +104,7 @@ def test_string_across_components_with_transcoding(worker):
       (i32.const 8)))
   (core instance $j (instantiate $n (with "" (instance (export "echo" (func $echo)) (export "mem" (memory $mem "mem"))))))
   (func (export "echo") (param "s" string) (result string)
-    (canon lift (core func $j "twice") (memory $mem "mem") (realloc (func $mem "realloc")))))"""
+    (canon lift (core func $j "twice") (memory $mem "mem") (realloc (func $mem "realloc")))))""".replace("@REALLOC@", BUMP_REALLOC)
     inst = worker.component(text)["ok"]["instance"]
     for s in ["hello", "", "h\u00e9llo \u2603 \U0001F600"]:
         r = worker.call("invoke", instance=inst, field="echo", args=[{"type": "string", "value": s}])
