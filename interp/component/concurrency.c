@@ -825,6 +825,7 @@ bool cmx_subtask_drop(void *env, cm_store *core, const cm_value *args, cm_value 
 enum { COPY_COMPLETED = 0, COPY_DROPPED = 1, COPY_CANCELLED = 2 };
 enum { END_IDLE = 0, END_SYNC_COPYING, END_ASYNC_COPYING, END_CANCELLING_COPY, END_DONE };
 #define BLOCKED 0xffffffffu
+#define COPY_MAX_LENGTH ((1u << 28) - 1) /* Buffer.MAX_LENGTH */
 
 /* a ReadableBuffer (the writer's memory) or WritableBuffer (the reader's memory) */
 typedef struct copy_buffer {
@@ -855,7 +856,6 @@ struct copy_end {
   copy_buffer buf;
   int result;    /* the pending event's CopyResult */
   bool reclaim;  /* the pending event reclaims the buffer (on_copy) */
-  bool wrote;    /* future writable end: a value was written */
 };
 
 enum { WAITABLE_COPY_END = 2 };
@@ -915,11 +915,22 @@ static void copy_event(cmx_waitable *w, uint32_t ev[3]) {
     e->state = END_DONE;
   else
     e->state = END_IDLE;
-  if (e->sh->future && !e->readable && e->result == COPY_COMPLETED) e->wrote = true;
   ev[0] = e->sh->future ? (e->readable ? EVENT_FUTURE_READ : EVENT_FUTURE_WRITE)
                         : (e->readable ? EVENT_STREAM_READ : EVENT_STREAM_WRITE);
   ev[1] = e->index;
   ev[2] = e->sh->future ? (uint32_t)e->result : (uint32_t)e->result | (e->buf.progress << 4);
+}
+
+/* none_or_number_type */
+static bool none_or_number_type(const copy_buffer *b) {
+  if (b->elem == CMC_NONE) return true;
+  const cmc_type *t = &b->types->v[b->elem];
+  if (t->kind != CMC_T_PRIM) return false;
+  switch (t->prim) {
+  case CMC_U8: case CMC_U16: case CMC_U32: case CMC_U64: case CMC_S8: case CMC_S16:
+  case CMC_S32: case CMC_S64: case CMC_F32: case CMC_F64: return true;
+  default: return false;
+  }
 }
 
 /* SharedStreamImpl.read / write: e's buffer meets the pending one, or becomes pending */
@@ -935,6 +946,8 @@ static bool shared_copy(copy_end *e, cm_error *err) {
     return true;
   }
   copy_end *p = sh->pending;
+  if (e->buf.inst == sh->pending_buffer->inst && !none_or_number_type(&e->buf)) /* temporary */
+    return TRAP("wasm trap: cannot read from and write to intra-component future/stream with non-numeric payload");
   if (remain(sh->pending_buffer) > 0) {
     if (remain(&e->buf) > 0) {
       uint32_t n = remain(&e->buf) < remain(sh->pending_buffer) ? remain(&e->buf) : remain(sh->pending_buffer);
@@ -949,6 +962,8 @@ static bool shared_copy(copy_end *e, cm_error *err) {
       }
     }
     end_notify(e, COPY_COMPLETED, false);
+  } else if (!e->readable && e->buf.length == 0 && sh->pending_buffer->length == 0) {
+    end_notify(e, COPY_COMPLETED, false); /* both zero-length: the reader stays pending */
   } else {
     shared_reset_and_notify_pending(sh, COPY_COMPLETED);
     sh->pending = e;
@@ -1026,6 +1041,7 @@ static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_v
   if (!b->opts.async_ && e->w.wset)
     return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
   uint32_t n = b->future ? 1 : args[2].i32;
+  if (n > COPY_MAX_LENGTH) return TRAP("wasm trap: stream read/write count too large");
   e->buf = (copy_buffer){.opts = b->opts, .inst = b->inst, .types = b->ft.types,
                          .elem = b->ft.result, .ptr = args[1].i32, .length = n};
   if (e->buf.elem != CMC_NONE && n > 0) {
@@ -1098,7 +1114,7 @@ static bool drop_end(const cmx_builtin *b, bool readable, uint32_t i, cm_error *
   if (!get_end(b->inst, i, readable, b->future, &e, err)) return false;
   if (e->state == END_SYNC_COPYING || e->state == END_ASYNC_COPYING || e->state == END_CANCELLING_COPY)
     return TRAP("wasm trap: cannot drop busy %s", copy_kind(e->sh));
-  if (b->future && !readable && !e->wrote && !e->sh->dropped)
+  if (b->future && !readable && e->state != END_DONE) /* WritableFutureEnd.drop */
     return TRAP("wasm trap: cannot drop future write end without first writing a value");
   shared_drop(e->sh);
   cma_table_entry te;
