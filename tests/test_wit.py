@@ -291,6 +291,11 @@ COMPONENTS = r"""
   (import "h" (func async (param "a" (stream u8)) (result (future))))
 )
 (component
+  (import "a" (external-id "ext/1") (func))
+  (import "i" (external-id "☃!") (instance (export "f" (func))))
+  (export "e" (external-id "") (func 0))
+)
+(component
   (import "T1" (type $T1 (sub resource)))
   (import "T2" (type $T2 (eq $T1)))
   (import "T3" (type $T3 (eq $T2)))
@@ -312,7 +317,8 @@ def test_component_wit_matches_jco(tmp_path):
         files.append(path)
     res = wit_components.compare(files)
     assert "resource r {" in res["rows"][0]["cmref"]["wit"]
-    assert "type T3 = T2;" in res["rows"][2]["cmref"]["wit"]
+    assert '@external-id("\\u{2603}\\u{21}")' in res["rows"][2]["cmref"]["wit"]
+    assert "type T3 = T2;" in res["rows"][3]["cmref"]["wit"]
     assert res["counts"] == {"agree": len(files)}, [
         (r["file"], r["jco"], r["cmref"]) for r in res["rows"] if r["outcome"] != "agree"]
 

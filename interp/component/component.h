@@ -67,6 +67,7 @@ typedef struct cmc_field {
 typedef struct cmc_extern {
   const char *name;
   const char *implements; /* attribute, or NULL */
+  const char *external_id; /* attribute, or NULL */
   int sort;               /* CMC_SORT_* (module: CMC_SORT_CORE + CMC_CORE_MODULE) */
   cmc_tid type;            /* func/component/instance/module type; the type for sort type;
                              the valtype for sort value */

@@ -623,6 +623,7 @@ typedef struct extname {
   const char *name;
   const char *implements;
   const char *version_suffix;
+  const char *external_id;
   bool has_external_id, has_version;
 } extname;
 
@@ -653,7 +654,7 @@ static bool read_nameattributes(vcx *v, cmc_reader *r, extname *out) {
     seen[k] = true;
     if (k == 0) out->implements = s;
     else if (k == 1) { out->has_version = true; out->version_suffix = s; }
-    else out->has_external_id = true;
+    else { out->has_external_id = true; out->external_id = s; }
   }
   return true;
 }
@@ -934,6 +935,7 @@ static bool add_extern(vcx *v, scope *sc, bool import, const extname *xn, cmc_ex
   }
   e->name = xn->name;
   e->implements = xn->implements;
+  e->external_id = xn->external_id;
   l->v[l->len] = *e;
   l->names[l->len] = n;
   l->len++;

@@ -190,6 +190,11 @@ static int valtype(dec *d, cmc_tid id, wit_type *out, int depth) {
   return 0;
 }
 
+/* the extern's `external-id` attribute (copied: the component's arena is freed) */
+static char *ext_id(dec *d, const cmc_extern *x) {
+  return x->external_id ? wit_strdup(M, x->external_id) : NULL;
+}
+
 static int find_resource(dec *d, int owner_kind, int owner, const char *name, size_t n) {
   for (int i = 0; i < d->resources.n; i++) {
     res_name *x = &d->resources.v[i];
@@ -332,6 +337,7 @@ static int register_import(dec *d, const char *name, cmc_tid inst, int *out) {
       if (local) return fail(d, "instance type export `%s` not defined in interface%s", x->name, NULL);
       int t;
       if (type_export(d, x->name, x->type, WIT_OWNER_INTERFACE, iface, &t)) return -1;
+      d->r->a.types.v[t].external_id = ext_id(d, x);
       wit_named nm = {wit_strdup(M, x->name), t, wit_span_unknown()};
       wit_push(M, d->r->a.interfaces.v[iface].types, nm);
     } else if (x->sort == CMC_SORT_FUNC) {
@@ -339,6 +345,7 @@ static int register_import(dec *d, const char *name, cmc_tid inst, int *out) {
       if (local) return fail(d, "instance function export `%s` not defined in interface%s", x->name, NULL);
       wit_function f;
       if (function(d, x->name, x->type, WIT_OWNER_INTERFACE, iface, &f)) return -1;
+      f.external_id = ext_id(d, x);
       wit_push(M, d->r->a.interfaces.v[iface].funcs.f, f);
     } else {
       return fail(d, "instance type export `%s` is not a type%s", x->name, NULL);
@@ -363,11 +370,13 @@ static int register_interface(dec *d, const char *name, cmc_tid inst, wit_key *k
     if (x->sort == CMC_SORT_TYPE) {
       int t;
       if (type_export(d, x->name, x->type, WIT_OWNER_INTERFACE, id, &t)) return -1;
+      d->r->a.types.v[t].external_id = ext_id(d, x);
       wit_named nm = {wit_strdup(M, x->name), t, wit_span_unknown()};
       wit_push(M, d->r->a.interfaces.v[id].types, nm);
     } else if (x->sort == CMC_SORT_FUNC) {
       wit_function f;
       if (function(d, x->name, x->type, WIT_OWNER_INTERFACE, id, &f)) return -1;
+      f.external_id = ext_id(d, x);
       wit_push(M, d->r->a.interfaces.v[id].funcs.f, f);
     } else {
       return fail(d, "instance type export `%s` is not a type or function%s", x->name, NULL);
@@ -400,6 +409,7 @@ static int world_instance(dec *d, const cmc_extern *x, wit_witem *item) {
     return -1;
   }
   item->kind = WIT_WI_INTERFACE;
+  item->external_id = ext_id(d, x);
   item->id = id;
   item->span = wit_span_unknown();
   return 0;
@@ -418,10 +428,12 @@ static int add_item(dec *d, const cmc_extern *x, int is_export) {
     item.kind = WIT_WI_FUNCTION;
     item.key = (wit_key){wit_strdup(M, x->name), -1};
     if (function(d, x->name, x->type, WIT_OWNER_WORLD, d->world, &item.func)) return -1;
+    item.func.external_id = ext_id(d, x);
   } else if (x->sort == CMC_SORT_TYPE && !is_export) {
     item.kind = WIT_WI_TYPE;
     item.key = (wit_key){wit_strdup(M, x->name), -1};
     if (type_export(d, x->name, x->type, WIT_OWNER_WORLD, d->world, &item.id)) return -1;
+    d->r->a.types.v[item.id].external_id = ext_id(d, x);
   } else if (is_export) {
     return fail(d, "component export `%s` was not a function or instance%s", x->name, NULL);
   } else {

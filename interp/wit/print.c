@@ -131,8 +131,16 @@ static void external_id(out *o, const char *id) {
   for (const unsigned char *c = (const unsigned char *)id; *c; c++) {
     char buf[16];
     if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-        strchr("-_./: ", *c) || *c >= 0x80) {
+        strchr("-_./: ", *c)) {
       push(o, (const char *)c, 1);
+      continue;
+    }
+    if (*c >= 0x80) { /* a non-ASCII char as \u{..}, as wit-component's printer does */
+      int k = *c >= 0xf0 ? 3 : *c >= 0xe0 ? 2 : 1;
+      uint32_t cp = *c & (0x3fu >> k);
+      for (int j = 0; j < k && (c[1] & 0xc0) == 0x80; j++) cp = (cp << 6) | (*++c & 0x3f);
+      snprintf(buf, sizeof buf, "\\u{%x}", (unsigned)cp);
+      push_str(o, buf);
       continue;
     }
     switch (*c) {
