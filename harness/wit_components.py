@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ SUITES = ("component-model/test", "wasmtime-misc")
 # poisoned ("cannot enter component instance"), so a trap gets a fresh instance, the way
 # tools/encoder.mjs recovers. A ComponentError (payload) is an ordinary rejection.
 JCO_SCRIPT = r"""
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 const vendorUrl = new URL('../vendor/wasm-tools.js',
   import.meta.resolve('@bytecodealliance/jco-transpile/wasm-tools'));
 let generation = 0;
@@ -41,6 +42,9 @@ let componentWit = await fresh();
 const files = JSON.parse(readFileSync(process.argv[1], 'utf8'));
 const out = {};
 for (const f of files) {
+  // a trap's panic message goes to stderr (written by the WASI shim): a marker before
+  // each file lets the harness tell whose it is
+  writeSync(2, `\n@@cmref-file ${f}\n`);
   try { out[f] = { wit: componentWit(readFileSync(f)) }; }
   catch (e) {
     const rejected = e && e.payload !== undefined;
@@ -74,18 +78,29 @@ def suite_components() -> list[Path]:
     return binaries
 
 
-def jco_wit(files: list[Path]) -> dict[str, dict]:
+JCO_PACKAGE = "@bytecodealliance/jco-transpile"  # 0.14; tools/ also pins jco-transpile-engine (0.15)
+
+
+def jco_wit(files: list[Path], package: str | None = None) -> dict[str, dict]:
+    """jco's componentWit on each file: {"wit"} or {"error", "trap"[, "panic"]}."""
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as lst:
         json.dump([str(f) for f in files], lst)
+    script = JCO_SCRIPT.replace(JCO_PACKAGE + "/wasm-tools", (package or JCO_PACKAGE) + "/wasm-tools")
     try:
-        done = subprocess.run(["node", "--input-type=module", "-e", JCO_SCRIPT, lst.name],
+        done = subprocess.run(["node", "--input-type=module", "-e", script, lst.name],
                               capture_output=True, text=True, cwd=ROOT / "tools", timeout=3600)
     finally:
         Path(lst.name).unlink()
     if done.returncode != 0:
         raise RuntimeError("jco componentWit failed: " + done.stderr[-2000:])
-    return json.loads(done.stdout)
+    out = json.loads(done.stdout)
+    for block in done.stderr.split("\n@@cmref-file ")[1:]:
+        name, _, text = block.partition("\n")
+        m = re.search(r"panicked at ([^\n]*?):?\n([^\n]*)", text)
+        if m and name in out and out[name].get("trap"):
+            out[name]["panic"] = f"{m.group(2)} (panicked at {m.group(1)})"
+    return out
 
 
 def cmref_wit(path: Path) -> dict:

@@ -9,8 +9,10 @@ crates/wit-parser/tests/ui, run upstream by all.rs:
   `<name>.wit.result` and reported separately (message_match).
 
 As upstream, the feature gate `active` is enabled, and each case is given to the parser
-as the relative path `tests/ui/...` (from a scratch folder holding a `tests/ui` link to
-the suite), so that error texts carry the same paths as the `.wit.result` files.
+as the relative path `tests/ui/...` (from a scratch folder whose `tests/ui` links to the
+suite's entries), so that error texts carry the same paths as the `.wit.result` files.
+The packages given as wasm text (.wat) are encoded to binary by the harness's text
+encoder first (`scratch_ui`); cmref decodes WIT packages from wasm binaries itself.
 
 Comparison of resolutions (`normalize`): wit-parser's JSON refers to worlds,
 interfaces, types and packages by their index in arenas, so two correct resolvers
@@ -316,6 +318,32 @@ def suite_commit() -> str | None:
     return manifest().get(SUITE, {}).get("commit")
 
 
+def scratch_ui(scratch: Path, ui: Path | None = None) -> Path:
+    """Makes scratch/tests/ui: the suite's ui/ entries as symlinks, except the entries that
+    hold wasm text (.wat files): those are copied, each .wat file encoded to binary under
+    its own name by the harness's text encoder (tools/encoder.mjs, wasm-tools' parser).
+    wit-parser reads a .wat file through wat::parse_bytes, which takes binary as well as
+    text; cmref reads no wasm text, so this one step is done for it."""
+    ui = ui or suite_root() / "ui"
+    out = scratch / "tests" / "ui"
+    out.mkdir(parents=True)
+    for entry in sorted(ui.iterdir()):
+        wats = [entry] if entry.suffix == ".wat" else sorted(entry.rglob("*.wat")) if entry.is_dir() else []
+        if not wats:
+            (out / entry.name).symlink_to(entry)
+            continue
+        import shutil
+        from harness.frontend.component import shared_encoder
+        if entry.is_dir():
+            shutil.copytree(entry, out / entry.name)
+        for wat in wats:
+            data = shared_encoder().encode(wat.read_text())
+            if not isinstance(data, bytes):
+                raise RuntimeError(f"{wat}: the text encoder refused it: {data.message}")
+            (out / wat.relative_to(ui)).write_bytes(data)
+    return out
+
+
 def run_cases(timeout: float = 10.0, pattern: str | None = None):
     """Yields a FileResult (one Result) per case."""
     import fnmatch
@@ -323,8 +351,7 @@ def run_cases(timeout: float = 10.0, pattern: str | None = None):
     ui = root / "ui"
     with tempfile.TemporaryDirectory(prefix="cmref-wit-") as tmp:
         scratch = Path(tmp)
-        (scratch / "tests").mkdir()
-        (scratch / "tests" / "ui").symlink_to(ui)
+        scratch_ui(scratch, ui)
         for case in find_cases(ui):
             if pattern and not fnmatch.fnmatch(case.rel, pattern):
                 continue

@@ -724,7 +724,17 @@ static cmc_tid subst_node(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map
   if (ty.kind == CMC_T_RESOURCE) {
     cmc_tid root = cmc_res_root(t, id);
     mapped = cmc_map_get(m, root);
-    return mapped != root ? mapped : id;
+    if (mapped == root) return id;
+    if (id == root) return mapped;
+    /* a named copy of a substituted resource stays a named copy (of the new resource), so
+     * each name keeps a node of its own, as wasmparser's aliased resource ids do */
+    cmc_tid nroot = cmc_res_root(t, mapped);
+    cmc_tid nid = cmc_type_new(t, CMC_T_RESOURCE);
+    if (nid == CMC_NONE) return CMC_NONE;
+    t->v[nid] = t->v[nroot];
+    t->v[nid].alias_of = nroot;
+    t->v[nid].smark = 0;
+    return nid;
   }
   if (!ty.has_resource && !m->types) return id;
   bool changed = false;
@@ -765,6 +775,17 @@ cmc_tid cmc_subst(cmc_types *t, cmc_arena *a, cmc_tid id, const cmc_map *m) {
   if (!m || m->len == 0) return id;
   t->gen++;
   return subst(t, a, id, m, 0);
+}
+
+bool cmc_subst_externs(cmc_types *t, cmc_arena *a, cmc_extern *e, uint32_t n, const cmc_map *m) {
+  if (!m || m->len == 0) return true;
+  t->gen++; /* one memo: a type shared by several externs is copied once */
+  for (uint32_t i = 0; i < n; i++) {
+    cmc_tid nt = subst(t, a, e[i].type, m, 0);
+    if (nt == CMC_NONE) return false;
+    e[i].type = nt;
+  }
+  return true;
 }
 
 bool cmc_subst_extern(cmc_types *t, cmc_arena *a, cmc_extern *e, const cmc_map *m) {

@@ -66,6 +66,8 @@ const char *cmc_core_valtype_name(cmc_core_valtype v, char *buf, size_t n);
 /* Substitution: a copy of type id with every resource r replaced by map(r). Returns id
  * itself when nothing changes; CMC_NONE when out of memory. */
 cmc_tid cmc_subst(cmc_types *t, cmc_arena *a, cmc_tid id, const cmc_map *m);
+/* the externs' types substituted in one pass (shared subterms copied once) */
+bool cmc_subst_externs(cmc_types *t, cmc_arena *a, cmc_extern *e, uint32_t n, const cmc_map *m);
 bool cmc_subst_extern(cmc_types *t, cmc_arena *a, cmc_extern *e, const cmc_map *m);
 
 /* Canonical ABI */

@@ -994,7 +994,7 @@ static bool named_copy(vcx *v, cmc_extern *e) {
     e->type = c;
     return true;
   }
-  if (!cmc_is_valtype(v->t, e->type) || T(e->type).kind == CMC_T_PRIM) return true;
+  if (!cmc_is_valtype(v->t, e->type)) return true;
   cmc_tid c = new_type(v, T(e->type).kind);
   if (c == CMC_NONE) return false;
   T(c) = T(e->type);
@@ -1476,10 +1476,8 @@ static bool instantiate(vcx *v, cmc_reader *r, scope *sc) {
   uint32_t ne = T(ct).nexports;
   cmc_extern *exps = cmc_alloc(r, ne, sizeof *exps);
   if (!exps) goto done;
-  for (uint32_t i = 0; i < ne; i++) {
-    exps[i] = T(ct).exports[i];
-    if (!cmc_subst_extern(v->t, v->arena, &exps[i], &map)) { oom(v); goto done; }
-  }
+  for (uint32_t i = 0; i < ne; i++) exps[i] = T(ct).exports[i];
+  if (!cmc_subst_externs(v->t, v->arena, exps, ne, &map)) { oom(v); goto done; }
   cmc_tid it = new_type(v, CMC_T_INSTANCE);
   if (it == CMC_NONE) goto done;
   T(it).exports = exps;

@@ -90,6 +90,12 @@ static int lookup(dec *d, cmc_tid id) {
     cmc_tid root = cmc_res_root(d->T, id);
     return root < d->T->len ? d->tmap[root] : -1;
   }
+  /* a named copy (type import/export) stands for the type it was named from: wit-parser's
+   * find_alias, peeling one alias at a time */
+  for (cmc_tid o = t->alias_of; o && o < d->T->len; o = TT(d, o)->alias_of) {
+    if (d->tmap[o] >= 0) return d->tmap[o];
+    if (TT(d, o)->kind == CMC_T_RESOURCE) break;
+  }
   for (int i = d->copies.n - 1; i >= 0; i--)
     if (same_copy(d, d->copies.v[i].tid, id)) return d->copies.v[i].id;
   return -1;
@@ -331,7 +337,10 @@ static int register_import(dec *d, const char *name, cmc_tid inst, int *out) {
     if (x->sort == CMC_SORT_TYPE) {
       int have = wit_names_find(&i->types, x->name);
       if (have >= 0) {
-        if (lookup(d, x->type) < 0) d->tmap[x->type] = have;
+        /* wit-parser: type_map[created] = the type; a resource's root stands for it too */
+        if (d->tmap[x->type] < 0) d->tmap[x->type] = have;
+        cmc_tid root = cmc_res_root(d->T, x->type);
+        if (root != x->type && d->tmap[root] < 0) d->tmap[root] = have;
         continue;
       }
       if (local) return fail(d, "instance type export `%s` not defined in interface%s", x->name, NULL);
@@ -606,7 +615,7 @@ static int custom_section(const uint8_t *b, size_t len, const char *name, const 
   return 0;
 }
 
-int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
+static int decode(wit_resolve *r, const uint8_t *bytes, size_t len, int package_only) {
   cmc_comp_result res;
   cmc_error cerr;
   memset(&res, 0, sizeof res);
@@ -632,6 +641,13 @@ int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
       wit_metadata_inject(r, pkg, meta, mlen);
     return pkg;
   }
+  if (package_only) {
+    cmc_comp_free(&res);
+    wit_error_at(&r->err, &r->mem, wit_span_unknown(),
+                 "found an actual component instead of an encoded WIT package in wasm%s", "");
+    r->err.plain = 1;
+    return -1;
+  }
   wit_world w = {0};
   w.name = "root";
   w.package = -1;
@@ -644,4 +660,12 @@ int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
   int pkg = rc ? -1 : finish(d);
   cmc_comp_free(&res);
   return pkg;
+}
+
+int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len) {
+  return decode(r, bytes, len, 0);
+}
+
+int wit_decode_package(wit_resolve *r, const uint8_t *bytes, size_t len) {
+  return decode(r, bytes, len, 1);
 }

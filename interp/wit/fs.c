@@ -233,22 +233,24 @@ static int is_wasm(const char *text, size_t len) {
   }
 }
 
+/* a WIT package encoded as wasm: a binary is decoded and merged (wit-parser's _push_file);
+ * wasm text must be encoded to binary first (cmref reads no wasm text) */
+static int push_wasm(wit_resolve *r, const char *path, const char *text, size_t len) {
+  if (len < 4 || memcmp(text, "\0asm", 4))
+    return plain_error(r, wit_fmt(M, "cmref: a WIT package in wasm text format must be encoded to binary first (cmref reads no wasm text) [%s]", path));
+  int pkg = wit_decode_package(r, (const uint8_t *)text, len);
+  if (pkg < 0) add_context(r, wit_fmt(M, "failed to decode WIT package in wasm [%s]", path));
+  return pkg;
+}
+
 static int parse_text(wit_resolve *r, const char *path, const char *text, size_t len, group *g) {
   if (is_wasm(text, len))
-    return plain_error(r, wit_fmt(M, "cmref: WIT packages encoded as wasm (binary or text) are not supported yet [%s]", path));
+    return plain_error(r, wit_fmt(M, "cmref: a WIT package encoded as wasm is not WIT source text [%s]", path));
   if (!utf8_valid((const unsigned char *)text, len))
     return plain_error(r, wit_fmt(M, "input file is not valid utf-8 [%s]", path));
   int first = r->srcmap.sources.n;
   if (push_source(r, path, text, len)) return -1;
   return parse_sources(r, first, g);
-}
-
-/* _push_file: one file. */
-static int parse_file(wit_resolve *r, const char *path, group *g) {
-  char *text;
-  size_t len;
-  if (read_file(r, path, &text, &len)) return -1;
-  return parse_text(r, path, text, len, g);
 }
 
 static int is_dir(const char *path) {
@@ -314,7 +316,14 @@ static int parse_deps_dir(wit_resolve *r, const char *path, groups *out) {
         return -1;
       }
     } else if (ends_with(names[i], ".wit") || ends_with(names[i], ".wat") || ends_with(names[i], ".wasm")) {
-      if (parse_file(r, full, &g)) return -1;
+      char *text;
+      size_t len;
+      if (read_file(r, full, &text, &len)) return -1;
+      if (is_wasm(text, len)) { /* merged into the Resolve now, as wit-parser does */
+        if (push_wasm(r, full, text, len) < 0) return -1;
+        continue;
+      }
+      if (parse_text(r, full, text, len, &g)) return -1;
     } else {
       continue;
     }
@@ -426,8 +435,12 @@ int wit_push_path(wit_resolve *r, const char *path) {
     if (id < 0) add_context(r, wit_fmt(M, "failed to resolve directory while parsing WIT for path [%s]", p));
     return id;
   }
+  char *text;
+  size_t len;
+  if (read_file(r, p, &text, &len)) return -1;
+  if (is_wasm(text, len)) return push_wasm(r, p, text, len);
   group g;
-  if (parse_file(r, p, &g)) return -1;
+  if (parse_text(r, p, text, len, &g)) return -1;
   groups none = {0};
   return sort_and_push(r, &g, &none);
 }

@@ -252,6 +252,9 @@ char *wit_resolve_json(wit_resolve *r);
 /* A component binary's type as the world `root` of package `root:component`
  * (wit-parser's decode of a component). Returns that package's id, or -1. */
 int wit_decode_component(wit_resolve *r, const uint8_t *bytes, size_t len);
+/* a component that encodes a WIT package, merged into r (wit-parser's _push_file of a wasm
+ * file); any other component is an error. Returns the package id, or -1. */
+int wit_decode_package(wit_resolve *r, const uint8_t *bytes, size_t len);
 
 /* The package `pkg` encoded as a component type binary (wit-component's WIT package
  * encoding); *out is malloc'ed. Returns 0, or -1 with r->err set. */
