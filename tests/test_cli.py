@@ -97,6 +97,20 @@ BOUNDS = """(component
   (func (export "spin") (canon lift (core func $i "spin")))
   (func (export "grow") (param "pages" u32) (result s32) (canon lift (core func $i "grow"))))"""
 
+# calls two of the engine's host functions (wasmtime's test host: host.c)
+HOSTED = """(component
+  (import "host-echo-u32" (func $echo (param "x" u32) (result u32)))
+  (import "host" (instance $h (export "return-three" (func (result u32)))))
+  (core func $cecho (canon lower (func $echo)))
+  (core func $cthree (canon lower (func $h "return-three")))
+  (core module $n
+    (import "" "echo" (func $echo (param i32) (result i32)))
+    (import "" "three" (func $three (result i32)))
+    (func (export "f") (param i32) (result i32) (i32.add (call $echo (local.get 0)) (call $three))))
+  (core instance $j (instantiate $n (with "" (instance (export "echo" (func $cecho))
+                                                       (export "three" (func $cthree))))))
+  (func (export "f") (param "x" u32) (result u32) (canon lift (core func $j "f"))))"""
+
 
 def build(tmp: Path, name: str, text: str) -> Path:
     doc, files = convert_text(text, name + ".wast")
@@ -113,7 +127,8 @@ def cmref(*args, cwd=None) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def comps(tmp_path):
-    for name, text in [("lib", LIB), ("main", MAIN), ("mid", MID), ("top", TOP), ("bounds", BOUNDS)]:
+    for name, text in [("lib", LIB), ("main", MAIN), ("mid", MID), ("top", TOP), ("bounds", BOUNDS),
+                       ("hosted", HOSTED)]:
         build(tmp_path, name, text)
     return tmp_path
 
@@ -144,6 +159,22 @@ def test_with_is_recursive(comps):
     assert lines[-1] == "return add4 = 14"
     # 1 + 2 (mid) + 4 (lib) calls, each a call and a return line
     assert len(lines) == 14
+
+
+def test_trace_shows_host_function_crossings(comps):
+    r = cmref("run", "hosted.wasm", "--trace", "--invoke", "f(7)", cwd=comps)
+    assert (r.returncode, r.stdout) == (0, "10\n"), r.stderr
+    assert r.stderr == (
+        "call host -> f(7)\n"
+        "  call root -> [host] host-echo-u32(7)\n"
+        "  return [host] host-echo-u32 = 7\n"
+        "  call root -> [host] host.return-three()\n"
+        "  return [host] host.return-three = 3\n"
+        "return f = 10\n")
+    # a policy applies to host functions too
+    r = cmref("run", "hosted.wasm", "--deny", "return-three", "--invoke", "f(7)", cwd=comps)
+    assert (r.returncode, r.stderr) == (
+        1, "cmref: trap: call denied by policy: --deny return-three (call of host.return-three)\n")
 
 
 def test_deny_policy_traps_naming_the_policy(comps):

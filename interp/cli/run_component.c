@@ -12,24 +12,18 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/trace.h"
 #include "cli/wave.h"
 #include "component/instantiate.h"
 #include "component/types.h"
 
 #define MAX_WITH 64
-#define MAX_NAMES 4096
 
 typedef struct with_arg {
   const char *name, *path;
   int def, inst; /* -1 until loaded / instantiated */
   int state;     /* 0 not started, 1 instantiating (cycle check), 2 done */
 } with_arg;
-
-/* names of function instances and component instances, for the trace */
-typedef struct label {
-  const void *p;
-  char *name;
-} label;
 
 typedef struct run_opts {
   const char *call;
@@ -41,78 +35,18 @@ typedef struct run_opts {
   bool has_fuel;
   unsigned long long max_memory;
   bool has_max_memory;
-  label labels[MAX_NAMES];
-  int nlabels;
+  cli_trace names; /* names of functions and instances, and the --trace output */
 } run_opts;
-
-static const char *label_of(const run_opts *o, const void *p, const char *dflt) {
-  for (int i = 0; i < o->nlabels; i++)
-    if (o->labels[i].p == p) return o->labels[i].name;
-  return dflt;
-}
-
-static void add_label(run_opts *o, const void *p, const char *a, const char *b) {
-  if (o->nlabels >= MAX_NAMES || label_of(o, p, NULL)) return;
-  size_t n = strlen(a) + strlen(b) + 2;
-  char *s = malloc(n);
-  if (!s) return;
-  snprintf(s, n, "%s%s%s", a, *a && *b ? "." : "", b);
-  o->labels[o->nlabels++] = (label){p, s};
-}
-
-/* Names the functions exported by an instance (and nested instances) and their instances. */
-static void label_instance(run_opts *o, const cmi_inst *ci, const char *prefix, unsigned depth) {
-  if (!ci || depth > 8) return;
-  for (uint32_t i = 0; i < ci->n; i++) {
-    const cmi_item *it = &ci->items[i];
-    if (it->sort == CMC_SORT_FUNC && it->u.func) {
-      add_label(o, it->u.func, prefix, ci->names[i]);
-      if (it->u.func->inst) add_label(o, it->u.func->inst, *prefix ? prefix : "root", "");
-    } else if (it->sort == CMC_SORT_INSTANCE) {
-      size_t n = strlen(prefix) + strlen(ci->names[i]) + 2;
-      char *sub = malloc(n);
-      if (!sub) return;
-      snprintf(sub, n, "%s%s%s", prefix, *prefix ? "/" : "", ci->names[i]);
-      label_instance(o, it->u.inst, sub, depth + 1);
-      free(sub);
-    }
-  }
-}
 
 /* ---- the interception hook: trace and deny ---- */
 
-static void print_vals(const cma_functype *ft, const cma_vals *vs, bool results) {
-  for (uint32_t i = 0; i < vs->n; i++) {
-    cmc_tid t = results ? ft->result : ft->params[i].type;
-    json_t *j = cma_val_to_json(ft->types, t, &vs->v[i]);
-    if (i) fputs(", ", stderr);
-    if (j) wave_print(stderr, ft->types, t, j);
-    json_decref(j);
-  }
-}
-
 static int hook(void *env, const cmref_crossing *c, char *msg, size_t n) {
   run_opts *o = env;
-  const char *fn = label_of(o, c->func, "<function>");
+  const char *fn = cli_trace_name_of(&o->names, c->func, "<function>");
   const char *base = strrchr(fn, '.') ? strrchr(fn, '.') + 1 : fn;
   bool deny = c->event == CMREF_CROSS_CALL && o->deny &&
               (strcmp(o->deny, fn) == 0 || strcmp(o->deny, base) == 0);
-  if (o->trace) {
-    fprintf(stderr, "%*s", 2 * (int)c->depth, "");
-    if (c->event == CMREF_CROSS_CALL) {
-      fprintf(stderr, "call %s -> %s(", c->caller ? label_of(o, c->caller, "<instance>") : "host", fn);
-      print_vals(c->functype, c->values, false);
-      fprintf(stderr, ")%s\n", deny ? " denied" : "");
-    } else if (c->event == CMREF_CROSS_RETURN) {
-      fprintf(stderr, "return %s", fn);
-      const cma_vals *vs = c->values;
-      if (vs->n) fputs(" = ", stderr);
-      print_vals(c->functype, vs, true);
-      fputc('\n', stderr);
-    } else {
-      fprintf(stderr, "trap %s: %s\n", fn, c->trap);
-    }
-  }
+  if (o->trace) cli_trace_crossing(&o->names, c, deny);
   if (!deny) return 0;
   snprintf(msg, n, "--deny %s (call of %s)", o->deny, fn);
   return 1;
@@ -164,7 +98,7 @@ static bool supply(cmi_engine *e, run_opts *o, with_arg *w) {
   cm_error err = {0};
   if (w->inst < 0) return false;
   if (!cmi_register(e, w->inst, w->name, &err)) return fail_at(w->path, err.kind, err.message) == 0;
-  label_instance(o, cmi_instance(e, w->inst), w->name, 0);
+  cli_trace_name_instance(&o->names, cmi_instance(e, w->inst), w->name);
   w->state = 2;
   return true;
 }
@@ -269,7 +203,7 @@ static int invoke(cmi_engine *e, run_opts *o, int inst, const char *call) {
 
 static void free_opts(run_opts *o) {
   for (int i = 0; i < o->nwith; i++) free((char *)o->with[i].name);
-  for (int i = 0; i < o->nlabels; i++) free(o->labels[i].name);
+  cli_trace_free(&o->names);
   free(o);
 }
 
@@ -286,6 +220,7 @@ int cli_run_component(const char *path, const unsigned char *bytes, size_t len, 
   if (parse_opts(argc, argv, o)) {
     if (o->has_fuel) cm_store_set_fuel(cmi_core_store(e), o->fuel);
     if (o->has_max_memory) cm_store_set_max_memory(cmi_core_store(e), o->max_memory);
+    o->names.out = stderr;
     if (o->trace || o->deny) {
       cmi_abi_store(e)->hook = hook;
       cmi_abi_store(e)->hook_env = o;
@@ -293,7 +228,8 @@ int cli_run_component(const char *path, const unsigned char *bytes, size_t len, 
     int def = load(e, path, bytes, len);
     int inst = def < 0 ? -1 : instantiate(e, o, path, bytes, len, def);
     if (inst >= 0) {
-      label_instance(o, cmi_instance(e, inst), "", 0);
+      cli_trace_name_instance(&o->names, cmi_instance(e, inst), "");
+      cli_trace_name_registered(&o->names, e); /* host functions */
       rc = o->call ? invoke(e, o, inst, o->call) : 0;
     }
   }

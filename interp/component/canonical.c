@@ -2076,7 +2076,13 @@ bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options
                 .types = ft->types, .heap = &heap, .host = callee->call != lifted_func_inst,
                 .err = err};
   lower_call call = {.cx = &cxv, .subtask = &subtask, .flat_args = &vi, .ft = ft};
-  bool ok = callee->call(callee, lower_on_start, lower_on_resolve, &call, inst, err);
+  bool ok;
+#ifndef CMREF_NO_HOOKS
+  if (cxv.host && inst->store->hook) /* a host function's crossing, in the lowered type */
+    ok = cma_hooked_host_call(callee, ft, lower_on_start, lower_on_resolve, &call, inst, err);
+  else
+#endif
+    ok = callee->call(callee, lower_on_start, lower_on_resolve, &call, inst, err);
   if (ok && subtask.state != CMA_SUBTASK_RETURNED) /* an async callee blocked: wait (issue 8) */
     ok = cmx_wait_subtask(inst->store, &subtask, err);
   deliver_resolve(&subtask);

@@ -1401,6 +1401,12 @@ bool cmi_register(cmi_engine *e, int inst, const char *name, cm_error *err) {
   return true;
 }
 
+const cmi_item *cmi_registered(cmi_engine *e, uint32_t i, const char **name) {
+  if (i >= e->nregs) return NULL;
+  *name = e->regs[i].name;
+  return &e->regs[i].item;
+}
+
 const cmi_inst *cmi_instance(cmi_engine *e, int inst) {
   return inst < 0 || (uint32_t)inst >= e->ninsts ? NULL : e->insts[inst];
 }

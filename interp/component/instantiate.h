@@ -103,6 +103,8 @@ bool cmi_export_functype(cmi_engine *e, int inst, const char *field, cma_functyp
 
 /* The component instance of a handle (its exports by name), or NULL. */
 const cmi_inst *cmi_instance(cmi_engine *e, int inst);
+/* The i-th registration (host items, then cmi_register order) and its name; NULL past the end. */
+const cmi_item *cmi_registered(cmi_engine *e, uint32_t i, const char **name);
 
 /* true if the message of err means "not implemented by cmref" (reported as unsupported) */
 bool cmi_is_unsupported(const cm_error *err);
