@@ -17,7 +17,7 @@ from pathlib import Path
 from harness import db
 from harness.engine import EngineUnavailable
 from harness.expectations import ExpectationError, Expectations
-from harness.runner import FAILING, OUTCOMES, PASS
+from harness.runner import DEFAULT_FUEL, FAILING, OUTCOMES, PASS, RunOptions
 from harness.session import FileResult, close_spares, probe, run_tasks, tasks_for
 from harness.suites import ROOT, SuiteError, resolve
 
@@ -32,6 +32,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-db", action="store_true", help="do not record results")
     p.add_argument("--summary-json", metavar="FILE", help="write the run summary as JSON")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per directive")
+    p.add_argument("--fuel", type=int, default=DEFAULT_FUEL, metavar="N",
+                   help="instructions per instantiation or invocation (worker engines that "
+                        "meter: ref); more is a `timeout` by fuel, the engine keeps its state; "
+                        f"0: none (default {DEFAULT_FUEL:,})")
+    p.add_argument("--trace-failures", action="store_true",
+                   help="trace component boundary crossings; a directive that does not pass "
+                        "keeps its trace (database, HTML report)")
     p.add_argument("--quiet", action="store_true", help="only the totals")
 
 
@@ -154,7 +161,8 @@ def run_suite(args, suite, summary: Summary, conn, version: str, commit: str, ho
                               cmref_commit=commit, host=host, argv=sys.argv)
     tasks = tasks_for(suite)
     progress = Progress(len(tasks), sys.stderr.isatty() and not args.quiet)
-    for fr in run_tasks(args.engine, tasks, args.jobs, args.timeout):
+    options = RunOptions(fuel=args.fuel or None, trace_failures=args.trace_failures)
+    for fr in run_tasks(args.engine, tasks, args.jobs, args.timeout, options):
         progress.update(fr)
         if conn is not None:
             db.write_file(conn, run_id, fr)

@@ -1,6 +1,7 @@
 """The results database: SQLite in WAL mode.
 
-Schema (version 1; `meta` holds schema_version):
+Schema (version 2; `meta` holds schema_version; connect() migrates version 1 databases by
+adding the `trace` column):
 
 runs        one row per (engine, suite) run
     id              INTEGER PRIMARY KEY
@@ -47,6 +48,8 @@ directives  one row per directive (plus one kind "file" row with outcome "error"
     message_match   INTEGER  1/0: expected error text found in the message; NULL: no text
     reason          TEXT     reason of a skip / xfail / not_run / error
     duration        REAL     seconds (a pipelined batch's time is shared by its directives)
+    trace           TEXT     boundary crossings of a directive that did not pass, recorded with
+                             `harness run --trace-failures` (cmref run --trace text), else NULL
 
 Outcome totals of a run: SELECT outcome, count(*) FROM directives WHERE run_id=? GROUP BY 1.
 """
@@ -57,7 +60,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -97,7 +100,8 @@ CREATE TABLE IF NOT EXISTS directives (
     message TEXT,
     message_match INTEGER,
     reason TEXT,
-    duration REAL
+    duration REAL,
+    trace TEXT
 );
 CREATE INDEX IF NOT EXISTS files_run ON files(run_id);
 CREATE INDEX IF NOT EXISTS directives_run ON directives(run_id, outcome);
@@ -115,8 +119,22 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")
     conn.executescript(SCHEMA)
+    migrate(conn)
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
     return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: directives.trace (nullable; old rows keep NULL)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(directives)")}
+    if "trace" not in columns:
+        try:
+            conn.execute("ALTER TABLE directives ADD COLUMN trace TEXT")
+        except sqlite3.OperationalError as e:  # another process migrated it meanwhile
+            if "duplicate column" not in str(e):
+                raise
+    conn.execute("UPDATE meta SET value=? WHERE key='schema_version' AND value<>?",
+                 (SCHEMA_VERSION, SCHEMA_VERSION))
 
 
 def start_run(conn: sqlite3.Connection, *, engine: str, engine_version: str, suite: str,
@@ -145,10 +163,11 @@ def write_file(conn: sqlite3.Connection, run_id: int, fr) -> int:
         file_id = cur.lastrowid
         conn.executemany(
             "INSERT INTO directives (run_id, file_id, seq, line, kind, outcome, phase, expected,"
-            " actual, message, message_match, reason, duration) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " actual, message, message_match, reason, duration, trace)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(run_id, file_id, i, r.line, r.kind, r.outcome, r.phase, r.expected, r.actual,
               r.message, None if r.message_match is None else int(r.message_match), r.reason,
-              r.duration) for i, r in enumerate(fr.results)])
+              r.duration, getattr(r, "trace", None)) for i, r in enumerate(fr.results)])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

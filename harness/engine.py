@@ -41,6 +41,10 @@ class EngineError(Exception):
         # Kinds the engine cannot tell apart from `kind` (node's JS API has one CompileError
         # for decoding and validation): an assertion expecting one of them matches too.
         self.alt = tuple(alt)
+        # Worker engines (PROTOCOL.md): the request's fuel ran out (a deterministic timeout,
+        # not the wast's exhaustion), and the boundary-crossing trace of a traced request.
+        self.out_of_fuel = False
+        self.trace: str | None = None
 
     def matches(self, kind: str) -> bool:
         return kind == self.kind or kind in self.alt

@@ -46,6 +46,7 @@ class Row(NamedTuple):
     message_match: bool | None
     reason: str | None
     seq: int             # position of the directive in its file (0-based)
+    trace: str | None = None  # boundary crossings (harness run --trace-failures)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -102,12 +103,15 @@ def previous_run(conn: sqlite3.Connection, run: Run) -> Run | None:
 
 def load_rows(conn: sqlite3.Connection, run_id: int) -> list[Row]:
     """Every directive row of a run, by file then position in the file."""
+    # databases from before schema version 2 have no trace column (opened read-only here)
+    has_trace = any(r[1] == "trace" for r in conn.execute("PRAGMA table_info(directives)"))
     sql = ("SELECT f.path, d.seq, d.line, d.kind, d.outcome, d.phase, d.expected, d.actual, "
-           "d.message, d.message_match, d.reason FROM directives d JOIN files f ON f.id = d.file_id "
+           "d.message, d.message_match, d.reason, " + ("d.trace" if has_trace else "NULL") +
+           " FROM directives d JOIN files f ON f.id = d.file_id "
            "WHERE d.run_id = ? ORDER BY f.path, d.seq")
     make = Row._make
     return [make((r[0], r[2] or 0, r[3], r[4], r[5], r[6], r[7], r[8],
-                  None if r[9] is None else bool(r[9]), r[10], r[1]))
+                  None if r[9] is None else bool(r[9]), r[10], r[1], r[11]))
             for r in conn.execute(sql, (run_id,))]
 
 

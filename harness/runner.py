@@ -11,6 +11,12 @@ Consecutive actions (invoke, get, assert_return, assert_trap, assert_exhaustion)
 load-only assertions (assert_invalid, assert_malformed) are sent to the engine as one
 pipelined batch when the engine offers `call_many` (WorkerEngine).
 
+Limits and traces (RunOptions, for worker engines; PROTOCOL.md): each instantiate and invoke
+request carries the fuel budget (`harness run --fuel`): a directive that uses it up is a
+`timeout` ("fuel exhausted"), decided by instruction count rather than wall time, and the engine
+keeps its state. With `--trace-failures` every such request is traced and a directive that does
+not pass keeps the trace of its own run (the boundary crossings, `cmref run --trace` text).
+
 Command schema: wast2json's json-from-wast, plus, for components: "component": true on any
 command with a binary; "module_definition" {"filename", "name"?} (load only);
 "module_instance" {"instance"?, "module"} (instantiate a definition); "parse_error": MSG on a
@@ -52,6 +58,7 @@ class Result:
     message_match: bool | None = None  # expected error text found in the engine's message
     duration: float = 0.0
     reason: str | None = None         # why it is a skip / xfail / not_run / error
+    trace: str | None = None          # boundary crossings of a failing directive (--trace-failures)
 
     def detail(self) -> str:
         return self.reason or self.message or ""
@@ -76,6 +83,28 @@ class NotRun(Exception):
     pass
 
 
+# The default instruction budget of one instantiate or invoke (`harness run --fuel`): far more
+# than any suite directive needs (the largest take under 10^7), and reached by the ref engine
+# in a few seconds, inside the wall-clock --timeout that stays the backstop.
+DEFAULT_FUEL = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    fuel: int | None = DEFAULT_FUEL   # None or 0: no instruction budget
+    trace_failures: bool = False
+
+
+class OutOfFuel(EngineTimeout):
+    """The directive used up its instruction budget: a timeout decided by fuel, not by wall
+    time; the engine was not killed and keeps its state."""
+
+
+def fuel_timeout(fuel: int | None) -> OutOfFuel:
+    return OutOfFuel(f"fuel exhausted: the directive ran more than {fuel} instructions "
+                     f"(harness --fuel {fuel})")
+
+
 UNAVAILABLE = (NotRun, EngineUnsupported, EngineCrash, EngineTimeout, EngineFault)
 
 
@@ -85,6 +114,8 @@ def why(e: Exception) -> str:
         return f"was skipped: unsupported by engine: {e}"
     if isinstance(e, EngineCrash):
         return "was lost: the engine crashed on it"
+    if isinstance(e, OutOfFuel):
+        return "ran out of fuel"
     if isinstance(e, EngineTimeout):
         return "was lost: the engine timed out on it"
     if isinstance(e, NotRun):
@@ -103,9 +134,23 @@ class FileState:
 
 
 class Runner:
-    def __init__(self, engine, skips: dict[int | None, str] | None = None):
+    def __init__(self, engine, skips: dict[int | None, str] | None = None,
+                 options: RunOptions | None = None):
         self.engine = engine
         self.skips = {k: v for k, v in (skips or {}).items() if k is not None}
+        self.options = options or RunOptions()
+        self.trace: str | None = None  # of the last traced instantiation
+
+    def limits(self) -> dict:
+        """Extra fields of instantiate and invoke requests (worker engines only)."""
+        if not hasattr(self.engine, "call_many"):
+            return {}
+        extra: dict = {}
+        if self.options.fuel:
+            extra["fuel"] = self.options.fuel
+        if self.options.trace_failures:
+            extra["trace"] = True
+        return extra
 
     # ---- driving a file ----------------------------------------------------------------
     def run(self, doc: dict, folder: Path) -> list[Result]:
@@ -145,6 +190,7 @@ class Runner:
     def run_one(self, cmd: dict) -> Result:
         arm = getattr(self, "do_" + cmd["type"], None)
         start = time.perf_counter()
+        self.trace = None
         if arm is None:
             res = Result(cmd["line"], cmd["type"], ERROR,
                          reason=f"unknown directive kind {cmd['type']!r}")
@@ -155,6 +201,7 @@ class Runner:
                 res = Result(cmd["line"], cmd["type"], NOT_RUN, reason=str(e))
             except Exception as e:  # one directive's harness fault never stops the file
                 res = self.fault(cmd, e)
+        keep_trace(res, self.trace)
         res.duration = time.perf_counter() - start
         return res
 
@@ -186,6 +233,8 @@ class Runner:
         if isinstance(e, EngineCrash):
             self.state.lost_at = line
             return Result(line, kind, CRASH, message=str(e))
+        if isinstance(e, OutOfFuel):     # the engine lives on: nothing was lost
+            return Result(line, kind, TIMEOUT, message=str(e))
         if isinstance(e, EngineTimeout):
             self.state.lost_at = line
             return Result(line, kind, TIMEOUT, message=str(e))
@@ -250,8 +299,19 @@ class Runner:
         return Ref(handle, self.generation, cmd["line"])
 
     def instantiate(self, module: Ref, line: int) -> Ref:
-        return Ref(self.engine.instantiate(self.live(module, "module definition")),
-                   self.generation, line)
+        handle = self.live(module, "module definition")
+        extra = self.limits()
+        if not extra:
+            return Ref(self.engine.instantiate(handle), self.generation, line)
+        try:
+            ok = self.engine.call("instantiate", module=handle, **extra)
+        except EngineError as e:
+            self.trace = e.trace
+            if e.out_of_fuel:
+                raise fuel_timeout(self.options.fuel) from None
+            raise
+        self.trace = ok.get("trace")
+        return Ref(ok["instance"], self.generation, line)
 
     def bind(self, name: str | None, ref: Ref | Failed) -> None:
         self.state.current = ref
@@ -439,14 +499,17 @@ class Runner:
                 results.append(slot)
                 continue
             reply = replies[slot]
+            if isinstance(reply, EngineError) and reply.out_of_fuel:
+                reply = fuel_timeout(self.options.fuel)
             if isinstance(reply, (EngineCrash, EngineTimeout, EngineUnsupported, EngineFault, Lost,
                                   EngineUnavailable)):
                 results.append(self.fault(cmd, reply))
-                continue
-            try:
-                results.append(getattr(self, "do_" + cmd["type"])(cmd, reply))
-            except Exception as e:
-                results.append(self.fault(cmd, e))
+            else:
+                try:
+                    results.append(getattr(self, "do_" + cmd["type"])(cmd, reply))
+                except Exception as e:
+                    results.append(self.fault(cmd, e))
+            keep_trace(results[-1], trace_of(replies[slot]))
         share = (time.perf_counter() - start) / max(1, len(cmds))
         for r in results:
             r.duration = share
@@ -472,7 +535,7 @@ class Runner:
         handle = self.instance(action.get("module"))
         if action["type"] == "invoke":
             return {"op": "invoke", "instance": handle, "field": action["field"],
-                    "args": action.get("args", [])}
+                    "args": action.get("args", []), **self.limits()}
         return {"op": "get", "instance": handle, "field": action["field"]}
 
     def send(self, requests: list[dict]) -> list[Any]:
@@ -544,6 +607,18 @@ def preloadable(cmd: dict | None) -> bool:
     return (cmd is not None and cmd["type"] in PRELOADABLE and "filename" in cmd
             and not unreadable(cmd) and cmd.get("module_type", "binary") == "binary"
             and "parse_error" not in cmd)
+
+
+def trace_of(reply: Any) -> str | None:
+    """The boundary-crossing trace a worker attached to a reply (ok dict or EngineError)."""
+    trace = reply.get("trace") if isinstance(reply, dict) else getattr(reply, "trace", None)
+    return trace if isinstance(trace, str) and trace else None
+
+
+def keep_trace(result: Result, trace: str | None) -> None:
+    """A directive that did not pass keeps the trace of its run."""
+    if trace and result.outcome in (FAIL, TIMEOUT, ERROR):
+        result.trace = trace
 
 
 def results_of(reply: Any) -> Any:

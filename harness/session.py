@@ -17,7 +17,7 @@ from harness.engines import make_engine
 from harness.expectations import Expectations
 from harness.frontend import FrontendError, front_end, kind_of
 from harness.frontend.count import cached_count
-from harness.runner import ERROR, SKIP, Result, Runner
+from harness.runner import ERROR, SKIP, Result, Runner, RunOptions
 from harness.suites import Suite
 
 
@@ -41,7 +41,8 @@ class Task:
     frontend: str
 
 
-def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
+def run_file(engine, expectations: Expectations, task: Task,
+             options: RunOptions | None = None) -> FileResult:
     start = time.perf_counter()
     path = Path(task.path)
     relpath = _relpath(path, Path(task.root))
@@ -65,7 +66,7 @@ def run_file(engine, expectations: Expectations, task: Task) -> FileResult:
         fr.results = [Result(c.get("line", 0), c["type"], SKIP, reason=skips[None])
                       for c in doc.get("commands", [])]
     else:
-        fr.results = Runner(engine, skips).run(doc, folder)
+        fr.results = Runner(engine, skips, options).run(doc, folder)
     if fr.counted is not None and fr.counted != fr.commands:
         _file_error(fr, f"the front-end produced {fr.commands} commands but the file has "
                         f"{fr.counted} directives")
@@ -118,12 +119,15 @@ def tasks_for(suite: Suite) -> list[Task]:
 # ---- parallel execution -----------------------------------------------------------------
 _engine = None
 _expectations: Expectations | None = None
+_options: RunOptions | None = None
 
 
-def _init(engine_name: str, timeout: float, pool_worker: bool = False) -> None:
-    global _engine, _expectations
+def _init(engine_name: str, timeout: float, pool_worker: bool = False,
+          options: RunOptions | None = None) -> None:
+    global _engine, _expectations, _options
     _engine = make_engine(engine_name, timeout=timeout)
     _expectations = Expectations.load(engine_name)
+    _options = options
     if pool_worker:  # close the engine (and wait for its process) when the worker exits
         multiprocessing.util.Finalize(None, _close, exitpriority=10)
 
@@ -133,11 +137,11 @@ def _close() -> None:
 
 
 def _work(task: Task) -> FileResult:
-    return run_file(_engine, _expectations, task)
+    return run_file(_engine, _expectations, task, _options)
 
 
-def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float
-              ) -> Iterator[FileResult]:
+def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float,
+              options: RunOptions | None = None) -> Iterator[FileResult]:
     """FileResults in completion order. Raises EngineUnavailable before running anything."""
     if jobs <= 1 or len(tasks) <= 1:
         engine = _spare.pop((engine_name, timeout), None) or make_engine(engine_name,
@@ -145,13 +149,13 @@ def run_tasks(engine_name: str, tasks: list[Task], jobs: int, timeout: float
         expectations = Expectations.load(engine_name)
         try:
             for t in tasks:
-                yield run_file(engine, expectations, t)
+                yield run_file(engine, expectations, t, options)
         finally:
             _spare[(engine_name, timeout)] = engine   # for the next suite of this run
         return
     close_spares()  # no engine process may be shared with the forked workers
     ctx = multiprocessing.get_context("fork")
-    pool = ctx.Pool(jobs, initializer=_init, initargs=(engine_name, timeout, True))
+    pool = ctx.Pool(jobs, initializer=_init, initargs=(engine_name, timeout, True, options))
     try:
         yield from pool.imap_unordered(_work, tasks)
         pool.close()

@@ -246,9 +246,12 @@ def _result(reply: dict) -> Any:
     if "error" in reply:
         err = reply["error"]
         try:
-            return EngineError(err["kind"], str(err.get("message", "")), tuple(err.get("alt", ())))
+            e = EngineError(err["kind"], str(err.get("message", "")), tuple(err.get("alt", ())))
         except (AssertionError, KeyError, TypeError):
             return EngineFault(f"bad error reply: {reply}")
+        e.out_of_fuel = err.get("out_of_fuel") is True
+        e.trace = err.get("trace") if isinstance(err.get("trace"), str) else None
+        return e
     if "unsupported" in reply:
         return EngineUnsupported(str(reply["unsupported"]))
     if "fatal" in reply:

@@ -1,18 +1,25 @@
 /* `cmref worker`: the harness's JSON-lines protocol (harness/engines/PROTOCOL.md) on
- * stdin/stdout. One request per line, one reply per line, in order. */
+ * stdin/stdout. One request per line, one reply per line, in order.
+ *
+ * instantiate and invoke requests may carry "fuel": N (at most N instructions; running out is
+ * an exhaustion error marked "out_of_fuel": true) and, for components, "trace": true (the
+ * reply, ok or error, carries the text of the boundary crossings: cli/trace.h). */
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/trace.h"
 #include "cmref.h"
 #include "component/component.h"
 #include "component/instantiate.h"
 
 /* component handles (definitions and instances) are offset from core ones */
 #define COMPONENT_HANDLE_BASE (1 << 24)
+#define TRACE_MAX_LINES 200 /* a trace keeps its first lines and counts the rest */
 
 static void reply(json_t *r) {
   char *s = json_dumps(r, JSON_COMPACT);
@@ -166,6 +173,75 @@ static json_t *handle(cmref_engine *e, cmi_engine *ce, json_t *req) {
   return json_pack("{s:O, s:s}", "id", id, "fatal", "unknown op");
 }
 
+/* ---- per-request limits and traces ---- */
+
+static bool executes(const char *op) {
+  return op && (strcmp(op, "instantiate") == 0 || strcmp(op, "invoke") == 0);
+}
+
+/* The request's "fuel" for both stores (none: unlimited). */
+static bool set_fuel(cmref_engine *e, cmi_engine *ce, json_t *req) {
+  json_t *f = json_object_get(req, "fuel");
+  bool limited = json_is_integer(f) && json_integer_value(f) >= 0;
+  uint64_t fuel = limited ? (uint64_t)json_integer_value(f) : UINT64_MAX;
+  cmref_set_fuel(e, fuel);
+  cm_store_set_fuel(cmi_core_store(ce), fuel);
+  return limited;
+}
+
+static int trace_hook(void *env, const cmref_crossing *c, char *msg, size_t n) {
+  (void)msg, (void)n;
+  cli_trace_crossing(env, c, false);
+  return 0;
+}
+
+/* Starts a trace of a component request: the invoked instance's exports are named as
+ * `cmref run` names them, registered items by their registered names. */
+static bool trace_start(cmi_engine *ce, json_t *req, cli_trace *t, char **text, size_t *len) {
+  memset(t, 0, sizeof *t);
+  t->max_lines = TRACE_MAX_LINES;
+  t->out = open_memstream(text, len);
+  if (!t->out) return false;
+  json_t *inst = json_object_get(req, "instance");
+  if (inst) cli_trace_name_instance(t, cmi_instance(ce, (int)json_integer_value(inst) - COMPONENT_HANDLE_BASE), "");
+  cli_trace_name_registered(t, ce);
+  cmi_abi_store(ce)->hook = trace_hook;
+  cmi_abi_store(ce)->hook_env = t;
+  return true;
+}
+
+/* Ends the trace and puts its text into the reply's ok or error object. */
+static void trace_end(cmi_engine *ce, cli_trace *t, char **text, json_t *reply) {
+  cmi_abi_store(ce)->hook = NULL;
+  cmi_abi_store(ce)->hook_env = NULL;
+  cli_trace_finish(t);
+  fclose(t->out); /* sets *text */
+  cli_trace_free(t);
+  json_t *obj = json_object_get(reply, "ok");
+  if (!obj) obj = json_object_get(reply, "error");
+  if (obj && *text && **text) json_object_set_new(obj, "trace", json_string(*text));
+  free(*text);
+}
+
+/* handle() with the request's fuel and trace; out-of-fuel errors are marked. */
+static json_t *handle_limited(cmref_engine *e, cmi_engine *ce, json_t *req) {
+  const char *op = json_string_value(json_object_get(req, "op"));
+  if (!executes(op)) return handle(e, ce, req);
+  bool limited = set_fuel(e, ce, req);
+  cli_trace t;
+  char *text = NULL;
+  size_t len = 0;
+  bool traced = json_is_true(json_object_get(req, "trace")) && is_component_request(op, req) &&
+                trace_start(ce, req, &t, &text, &len);
+  json_t *reply = handle(e, ce, req);
+  if (traced) trace_end(ce, &t, &text, reply);
+  json_t *error = json_object_get(reply, "error");
+  const char *msg = json_string_value(json_object_get(error, "message"));
+  if (limited && msg && strstr(msg, cm_trap_message(CM_TRAP_OUT_OF_FUEL)))
+    json_object_set_new(error, "out_of_fuel", json_true());
+  return reply;
+}
+
 int cli_worker(void) {
   cmref_engine *e = cmref_engine_new();
   cmi_engine *ce = cmi_engine_new();
@@ -185,7 +261,7 @@ int cli_worker(void) {
       reply(json_pack("{s:n, s:s}", "id", "fatal", "request is not JSON"));
       continue;
     }
-    reply(handle(e, ce, req));
+    reply(handle_limited(e, ce, req));
     json_decref(req);
   }
   free(line);

@@ -1,0 +1,127 @@
+"""harness run --fuel (a per-directive instruction budget: running out is a `timeout` decided by
+fuel, the engine keeps its state) and --trace-failures (a directive that does not pass keeps
+the boundary-crossing trace of its run, in the database and the HTML report); the database
+migration that adds the trace column."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from harness import db, report_data
+from harness_util import DATA, ROOT, needs_node, needs_wabt
+
+pytestmark = pytest.mark.skipif(not (ROOT / "build" / "cmref").exists(),
+                                reason="build/cmref is not built")
+
+FUEL = "fuel exhausted: the directive ran more than 100000 instructions (harness --fuel 100000)"
+
+
+def harness(*args):
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def suite_of(tmp_path, *names):
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    return folder
+
+
+def rows(path, file):
+    """The directives of `file` in the latest run."""
+    conn = sqlite3.connect(path)
+    return conn.execute("SELECT d.line, d.kind, d.outcome, coalesce(d.message, d.reason), d.trace"
+                        " FROM directives d JOIN files f ON f.id = d.file_id WHERE f.path = ?"
+                        " AND d.run_id = (SELECT max(id) FROM runs) ORDER BY d.seq",
+                        (file,)).fetchall()
+
+
+@needs_wabt
+def test_fuel_turns_an_endless_loop_into_a_timeout_and_the_file_goes_on(tmp_path):
+    folder = suite_of(tmp_path, "fuel-timeout.wast")
+    p = harness("run", "--engine", "ref", "--suite", str(folder), "--fuel", "100000",
+                "--db", str(tmp_path / "r.sqlite"))
+    assert p.returncode == 1, p.stderr
+    assert rows(tmp_path / "r.sqlite", "fuel-timeout.wast") == [
+        (3, "module", "pass", None, None),
+        (7, "assert_return", "timeout", FUEL, None),     # spin
+        (8, "assert_return", "pass", None, None),        # the same instance still works
+        (9, "assert_exhaustion", "pass", "call stack exhausted", None),  # stack, not fuel
+        (10, "assert_trap", "timeout", FUEL, None),      # fuel never matches an expected trap
+        (11, "module", "timeout", FUEL, None),           # an endless start function
+        (15, "assert_return", "not_run", "module $s (line 11) ran out of fuel", None),
+        (16, "assert_return", "pass", None, None),
+    ]
+    assert p.stdout.splitlines()[-1] == "8 directives: pass 4, timeout 3, not_run 1"
+
+
+@needs_wabt
+def test_without_fuel_the_wall_clock_timeout_kills_the_engine(tmp_path):
+    folder = suite_of(tmp_path, "fuel-timeout.wast")
+    p = harness("run", "--engine", "ref", "--suite", str(folder), "--fuel", "0",
+                "--timeout", "0.5", "--files", "fuel-timeout.wast", "--no-db")
+    lines = p.stdout.splitlines()
+    assert any(":7: assert_return: timeout: no reply within 0.5s; worker killed" in x
+               for x in lines), p.stdout
+    # the worker and its instances were lost with the rest of the batch
+    assert any(":8: assert_return: not_run: engine restarted after line 7" in x for x in lines)
+    assert any(":16: assert_return: not_run: module $m (line 3) was lost" in x for x in lines)
+
+
+TRACE = ("call host -> inc(1)\n"
+         "  call root -> [host] host-echo-u32(1)\n"
+         "  return [host] host-echo-u32 = 1\n"
+         "  call root -> lib.add(1, 1)\n"
+         "  return lib.add = 2\n"
+         "return inc = 2\n")
+
+
+@needs_node
+def test_trace_failures_keeps_the_trace_of_a_failing_directive(tmp_path):
+    folder = suite_of(tmp_path, "trace-failures.wast")
+    path = tmp_path / "r.sqlite"
+    p = harness("run", "--engine", "ref", "--suite", str(folder), "--trace-failures",
+                "--db", str(path))
+    assert p.returncode == 1, p.stderr
+    assert rows(path, "trace-failures.wast") == [
+        (3, "module", "pass", None, None),
+        (7, "module", "pass", None, None),
+        (18, "assert_return", "pass", None, None),       # passing: no trace kept
+        (19, "assert_return", "fail", 'expected (u32:"3"), got (u32:"2")', TRACE),
+    ]
+    out = tmp_path / "html"
+    p = harness("report", "--no-run", "--db", str(path), "--out", str(out),
+                "--md", str(tmp_path / "C.md"))
+    assert p.returncode == 0, p.stderr
+    html = (out / "index.html").read_text()
+    assert "<summary>trace of boundary crossings</summary><pre>" + TRACE.replace(
+        ">", "&gt;") in html
+    # without the flag nothing is traced
+    p = harness("run", "--engine", "ref", "--suite", str(folder), "--db", str(path))
+    assert [r[4] for r in rows(path, "trace-failures.wast")] == [None] * 4
+
+
+def test_a_version_1_database_gains_the_trace_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(db.SCHEMA.replace(",\n    trace TEXT", ""))
+    old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    old.execute("INSERT INTO runs (id, engine, suite, started_at) VALUES (1, 'ref', 's', 'now')")
+    old.execute("INSERT INTO files (id, run_id, path) VALUES (1, 1, 'a.wast')")
+    old.execute("INSERT INTO directives (run_id, file_id, seq, line, kind, outcome)"
+                " VALUES (1, 1, 0, 1, 'module', 'pass')")
+    old.commit()
+    # the report reads a version 1 database as it is (read-only): no traces
+    (row,) = report_data.load_rows(report_data.connect(path), 1)
+    assert row.trace is None and row.outcome == "pass"
+    old.close()
+    conn = db.connect(path)
+    assert "trace" in {r[1] for r in conn.execute("PRAGMA table_info(directives)")}
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT trace FROM directives").fetchall() == [(None,)]
+    db.connect(path).close()  # connecting again changes nothing
