@@ -83,9 +83,10 @@ class NotRun(Exception):
     pass
 
 
-# The default instruction budget of one instantiate or invoke (`harness run --fuel`): far more
-# than any suite directive needs (the largest take under 10^7), and reached by the ref engine
-# in a few seconds, inside the wall-clock --timeout that stays the backstop.
+# The default instruction budget of one instantiate or invoke (`harness run --fuel`): 50 times
+# what the suites' largest directives need (core skip-stack-guard-page.wast's deep recursions:
+# between 10^7 and 2 * 10^7; everything else fits in 10^7); the ref engine spends about 2 s of
+# CPU on it in the tightest loops, inside the wall-clock --timeout that stays the backstop.
 DEFAULT_FUEL = 1_000_000_000
 
 

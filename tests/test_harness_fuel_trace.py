@@ -125,3 +125,20 @@ def test_a_version_1_database_gains_the_trace_column(tmp_path):
     assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
     assert conn.execute("SELECT trace FROM directives").fetchall() == [(None,)]
     db.connect(path).close()  # connecting again changes nothing
+
+
+@needs_node
+def test_a_long_trace_keeps_its_first_200_lines(tmp_path):
+    folder = suite_of(tmp_path, "trace-long.wast")
+    path = tmp_path / "r.sqlite"
+    p = harness("run", "--engine", "ref", "--suite", str(folder), "--trace-failures",
+                "--db", str(path))
+    assert p.returncode == 1, p.stderr
+    *_, (line, kind, outcome, message, trace) = rows(path, "trace-long.wast")
+    assert (outcome, message) == ("fail", 'expected (u32:"0"), got (u32:"150")')
+    lines = trace.splitlines()
+    # 302 crossings: the call, 150 calls of lib.add and their returns, the return
+    assert lines[:3] == ["call host -> count(150)", "  call root -> lib.add(0, 1)",
+                         "  return lib.add = 1"]
+    assert len(lines) == 201 and lines[199] == "  call root -> lib.add(99, 1)"
+    assert lines[200] == "... 102 more crossings"

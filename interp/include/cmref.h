@@ -90,7 +90,8 @@ char *cmref_get(cmref_engine *e, int instance, const char *field, size_t field_l
 /* ---- Interception hooks: every component boundary crossing -------------------------
  *
  * A hook installed on a component store sees each call of a lifted component function
- * (from the embedder or from another component through canon lower): once when the call's
+ * (from the embedder or from another component through canon lower) and each call of a host
+ * function through canon lower (callee NULL, functype the lowered type): once when the call's
  * arguments have been lifted (CMREF_CROSS_CALL), then once with its results
  * (CMREF_CROSS_RETURN) or its trap (CMREF_CROSS_TRAP). At CMREF_CROSS_CALL a hook may deny
  * the call by returning nonzero after writing a reason into msg: the call then traps with
@@ -106,7 +107,7 @@ typedef struct cmref_crossing {
   cmref_cross_event event;
   unsigned depth;       /* nesting of crossings: 0 for a call from the embedder */
   const void *caller;   /* the calling component instance (cma_instance); NULL: the embedder */
-  const void *callee;   /* the called component instance (cma_instance) */
+  const void *callee;   /* the called component instance (cma_instance); NULL: a host function */
   const void *func;     /* the called function instance (cma_funcinst) */
   const void *functype; /* its type (cma_functype: parameter and result types) */
   const void *values;   /* CALL: the lifted arguments, RETURN: the results (cma_vals) */
