@@ -78,7 +78,7 @@ def run_suites(args) -> dict[str, str]:
             if suites and suite not in suites:
                 continue
             cmd = [sys.executable, "-m", "harness", "run", "--engine", engine, "--suite", suite,
-                   "--db", args.db, "-j", str(args.jobs), "--quiet"]
+                   "--db", args.db, "-j", str(args.jobs), "--quiet", "--trace-failures"]
             start = time.perf_counter()
             out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             took = time.perf_counter() - start
