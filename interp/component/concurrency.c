@@ -867,21 +867,30 @@ static cma_cx buffer_cx(copy_buffer *b, cma_heap *heap, cm_error *err) {
                   .types = b->types, .heap = heap, .err = err};
 }
 
+/* ReadableBuffer.read(n) into vs, then WritableBuffer.write(vs): every value is read
+ * before any is written (the two ranges may overlap in one memory) */
+static bool buffer_move(copy_buffer *dst, copy_buffer *src, uint32_t n, cma_heap *heap,
+                        cm_error *err) {
+  cma_cx scx = buffer_cx(src, heap, err), dcx = buffer_cx(dst, heap, err);
+  uint64_t ssize = cma_elem_size(&scx, src->elem), dsize = cma_elem_size(&dcx, dst->elem);
+  cma_val *vs = cma_heap_alloc_raw(heap, (size_t)n * sizeof *vs);
+  if (!vs) return oom(err);
+  for (uint32_t i = 0; i < n; i++)
+    if (!cma_load_value(&scx, src->ptr + (uint64_t)(src->progress + i) * ssize, src->elem, &vs[i]))
+      return false;
+  for (uint32_t i = 0; i < n; i++)
+    if (!cma_store_value(&dcx, &vs[i], dst->elem, dst->ptr + (uint64_t)(dst->progress + i) * dsize))
+      return false;
+  return true;
+}
+
 /* copies n elements from src (a ReadableBuffer) to dst (a WritableBuffer) */
 static bool buffer_copy(copy_buffer *dst, copy_buffer *src, uint32_t n, cm_error *err) {
-  if (src->elem != CMC_NONE && dst->elem != CMC_NONE) {
+  if (src->elem != CMC_NONE && dst->elem != CMC_NONE && n > 0) {
     cma_heap heap = {NULL};
-    cma_cx scx = buffer_cx(src, &heap, err), dcx = buffer_cx(dst, &heap, err);
-    uint64_t ssize = cma_elem_size(&scx, src->elem), dsize = cma_elem_size(&dcx, dst->elem);
-    for (uint32_t i = 0; i < n; i++) {
-      cma_val v;
-      if (!cma_load_value(&scx, src->ptr + (uint64_t)(src->progress + i) * ssize, src->elem, &v) ||
-          !cma_store_value(&dcx, &v, dst->elem, dst->ptr + (uint64_t)(dst->progress + i) * dsize)) {
-        cma_heap_free(&heap);
-        return false;
-      }
-    }
+    bool ok = buffer_move(dst, src, n, &heap, err);
     cma_heap_free(&heap);
+    if (!ok) return false;
   }
   src->progress += n;
   dst->progress += n;
