@@ -344,3 +344,22 @@ def test_encode_round_trip():
     assert by_case["use.wit"]["outcome"] == "round-trip"  # names of one primitive type
     assert by_case["resources.wit"]["outcome"] == "round-trip"  # borrow<a> vs borrow<t1>
     assert by_case["kinds-of-deps"]["outcome"] == "round-trip"  # wasm (text, binary) deps
+
+
+def test_encode_many_types_round_trip(tmp_path):
+    """Type indexes 64..127 in a valtype take two bytes (an s33): with one byte they would
+    read as negative, i.e. as no valid type. 70 types in one interface cross that range."""
+    types = "".join(f"  record r{i} {{ f: u{8 << (i % 4)}{f', p: r{i - 1}' if i else ''} }}\n"
+                    for i in range(70))
+    src = ("package a:many;\n\ninterface i {\n" + types +
+           "  f: func(a: r40, b: list<r50>) -> option<r60>;\n}\n")
+    (tmp_path / "m.wit").write_text(src)
+    printed = cmref_wit("m.wit", cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    enc = cmref_wit("--encode", "m.wit", "-o", "m.wasm", cwd=tmp_path)
+    assert enc.returncode == 0, enc.stderr
+    valid = subprocess.run([str(CMREF), "validate", "m.wasm"], cwd=tmp_path, capture_output=True, text=True)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    back = cmref_wit("m.wasm", cwd=tmp_path)
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.rstrip() == printed.stdout.rstrip()

@@ -215,9 +215,22 @@ typedef struct vt {
   uint32_t idx;
 } vt;
 
+/* a type index in a valtype is an s33 (Binary.md's valtype, as wasmparser reads it):
+ * index 64..127 takes two bytes, so it is not read as a negative (primitive) code */
+static void s33(bytes *b, uint32_t v) {
+  uint64_t x = v;
+  for (;;) {
+    unsigned char c = x & 0x7f;
+    x >>= 7;
+    if (x == 0 && !(c & 0x40)) { put(b, &c, 1); return; }
+    c |= 0x80;
+    put(b, &c, 1);
+  }
+}
+
 static void put_vt(bytes *b, vt v) {
   if (v.prim) byte(b, (unsigned)v.prim);
-  else u32(b, v.idx);
+  else s33(b, v.idx);
 }
 
 static void put_opt_vt(bytes *b, const vt *v) {
