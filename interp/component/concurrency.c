@@ -1094,6 +1094,8 @@ static bool cancel_copy(const cmx_builtin *b, bool readable, const cm_value *arg
   copy_end *e = NULL;
   if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err)) return false;
   if (e->state != END_ASYNC_COPYING) return TRAP("wasm trap: %s has no pending async copy to cancel", copy_kind(e->sh));
+  if (e->w.wset && !b->async_)
+    return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
   if (!e->w.pending) {
     if (e->sh->pending == e) shared_reset_pending(e->sh);
     end_notify(e, COPY_CANCELLED, false);

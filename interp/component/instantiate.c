@@ -1081,7 +1081,7 @@ static bool copy_builtin(walker *w, uint8_t op) {
                                     cmx_copy_drop_readable, cmx_copy_drop_writable};
   bool future = op >= 0x15;
   uint32_t k = op - (future ? 0x15 : 0x0e), x;
-  uint8_t byte;
+  uint8_t byte = 0;
   rawopts o;
   memset(&o, 0, sizeof o);
   if (!rd_u32(w, &x)) return false;
@@ -1094,6 +1094,7 @@ static bool copy_builtin(walker *w, uint8_t op) {
   if (!b) return oom(w->err);
   b->inst = &w->f->ci;
   b->future = future;
+  b->async_ = (k == 3 || k == 4) && byte != 0; /* cancel-read / cancel-write async */
   b->ft.types = w->f->types;
   b->ft.result = t < w->f->types->len ? w->f->types->v[t].a : CMC_NONE;
   if (!make_opts(w, &o, &b->opts)) return false;

@@ -109,3 +109,42 @@
 
 (component instance $c $Streams)
 (assert_trap (invoke "future-drop") "cannot drop future write end without first writing a value")
+
+;; cancel_copy: trap_if(e.in_waitable_set() and not async_); an async cancel of a read in a
+;; waitable set returns CANCELLED (2) with no progress
+(component definition $Cancel
+  (type $S (stream u8))
+  (core module $libc (memory (export "m") 1))
+  (core instance $libc (instantiate $libc))
+  (core func $new (canon stream.new $S))
+  (core func $read (canon stream.read $S async (memory (core memory $libc "m"))))
+  (core func $cancel (canon stream.cancel-read $S))
+  (core func $cancel-async (canon stream.cancel-read $S async))
+  (core func $ws-new (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core module $M
+    (import "" "new" (func $new (result i64)))
+    (import "" "read" (func $read (param i32 i32 i32) (result i32)))
+    (import "" "cancel" (func $cancel (param i32) (result i32)))
+    (import "" "cancel-async" (func $cancel-async (param i32) (result i32)))
+    (import "" "ws-new" (func $ws-new (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (func $start (result i32)
+      (local $r i32)
+      (local.set $r (i32.wrap_i64 (call $new)))
+      (if (i32.ne (call $read (local.get $r) (i32.const 0) (i32.const 4)) (i32.const -1))
+        (then unreachable))
+      (call $join (local.get $r) (call $ws-new))
+      (local.get $r))
+    (func (export "sync") (result i32) (call $cancel (call $start)))
+    (func (export "async") (result i32) (call $cancel-async (call $start))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "new" (func $new)) (export "read" (func $read)) (export "cancel" (func $cancel))
+    (export "cancel-async" (func $cancel-async)) (export "ws-new" (func $ws-new))
+    (export "join" (func $join))))))
+  (func (export "sync") (result u32) (canon lift (core func $m "sync")))
+  (func (export "async") (result u32) (canon lift (core func $m "async"))))
+
+(component instance $d $Cancel)
+(assert_return (invoke "async") (u32.const 2))
+(assert_trap (invoke "sync") "waitable cannot be used synchronously while added to a waitable set")
