@@ -11,8 +11,9 @@ one process).
 
 Outcomes map to pytest's: pass -> passed; skip / not_run -> skipped (with the reason);
 xfail -> xfailed; fail / xpass / crash / timeout / error -> failed, showing expected vs actual
-for each failing directive. The engine's expectations file (suites/expectations/ENGINE.toml)
-applies as in `python -m harness run`.
+for each failing directive (with --wast-trace-failures, also the trace of its component
+boundary crossings). The engine's expectations file (suites/expectations/ENGINE.toml)
+applies as in `python -m harness run`, and so does the fuel budget (--wast-fuel).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import FAILING, NOT_RUN, PASS, SKIP, XFAIL, Result
+from harness.runner import DEFAULT_FUEL, FAILING, NOT_RUN, PASS, SKIP, XFAIL, Result, RunOptions
 
 
 def pytest_addoption(parser):
@@ -31,6 +32,10 @@ def pytest_addoption(parser):
                     help="one test item per directive instead of per file")
     group.addoption("--wast-timeout", type=float, default=10.0, metavar="SECONDS",
                     help="per-directive timeout of the engine (default 10)")
+    group.addoption("--wast-fuel", type=int, default=DEFAULT_FUEL, metavar="N",
+                    help="instructions per instantiation or invocation (as harness run --fuel)")
+    group.addoption("--wast-trace-failures", action="store_true", default=False,
+                    help="show the component boundary crossings of failing directives")
 
 
 def pytest_collect_file(parent, file_path: Path):
@@ -48,6 +53,8 @@ class _Session:
         name = config.getoption("wast_engine")
         self.engine = make_engine(name, timeout=config.getoption("wast_timeout"))
         self.expectations = Expectations.load(name)
+        self.options = RunOptions(fuel=config.getoption("wast_fuel") or None,
+                                  trace_failures=config.getoption("wast_trace_failures"))
         self.results: dict[Path, object] = {}
 
     def run(self, path: Path):
@@ -56,7 +63,7 @@ class _Session:
         if path not in self.results:
             suite, root, frontend = locate(path)
             task = Task(suite, str(root), str(path), frontend)
-            self.results[path] = run_file(self.engine, self.expectations, task)
+            self.results[path] = run_file(self.engine, self.expectations, task, self.options)
         return self.results[path]
 
 
@@ -87,6 +94,9 @@ def describe(path: Path, r: Result) -> str:
         lines.append(f"    actual:   {r.actual}")
     if r.detail():
         lines.append(f"    {r.detail()}")
+    if r.trace:
+        lines.append("    trace:")
+        lines += [f"      {t}" for t in r.trace.splitlines()]
     return "\n".join(lines)
 
 

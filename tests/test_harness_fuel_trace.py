@@ -150,3 +150,17 @@ def test_a_long_trace_keeps_its_first_200_lines(tmp_path):
                          "  return lib.add = 1"]
     assert len(lines) == 201 and lines[199] == "  call root -> lib.add(99, 1)"
     assert lines[200] == "... 102 more crossings"
+
+
+@needs_node
+def test_pytest_plugin_shows_the_trace_of_a_failure():
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-q",
+                        "-p", "no:cacheprovider", "--wast-engine", "ref", "--wast-trace-failures",
+                        str(DATA / "trace-failures.wast")], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 1, p.stdout + p.stderr
+    shown = "trace-failures.wast:19: assert_return: fail\n" + "".join(
+        f"{x}\n" for x in ['    expected: (u32:"3")', '    actual:   (u32:"2")',
+                           '    expected (u32:"3"), got (u32:"2")', "    trace:"]) + "".join(
+        f"      {t}\n" for t in TRACE.splitlines())
+    assert shown in p.stdout, p.stdout
