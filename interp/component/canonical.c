@@ -2078,7 +2078,9 @@ bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options
   lower_call call = {.cx = &cxv, .subtask = &subtask, .flat_args = &vi, .ft = ft};
   bool ok;
 #ifndef CMREF_NO_HOOKS
-  if (cxv.host && inst->store->hook) /* a host function's crossing, in the lowered type */
+  /* a host function's crossing, in the lowered type (host functions belong to no instance;
+   * async lifts, cmx_lifted_call, are not host functions and resolve later: not wrapped) */
+  if (cxv.host && !callee->inst && inst->store->hook)
     ok = cma_hooked_host_call(callee, ft, lower_on_start, lower_on_resolve, &call, inst, err);
   else
 #endif
