@@ -4,6 +4,7 @@ the boundary-crossing trace of its run, in the database and the HTML report); th
 migration that adds the trace column."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 from harness import db, report_data
+from harness.suites import suites_root
 from harness_util import DATA, ROOT, needs_node, needs_wabt
 
 pytestmark = pytest.mark.skipif(not (ROOT / "build" / "cmref").exists(),
@@ -164,3 +166,18 @@ def test_pytest_plugin_shows_the_trace_of_a_failure():
                            '    expected (u32:"3"), got (u32:"2")', "    trace:"]) + "".join(
         f"      {t}\n" for t in TRACE.splitlines())
     assert shown in p.stdout, p.stdout
+
+
+@pytest.mark.skipif(not (suites_root() / "component-model").is_dir(),
+                    reason="pinned component-model suite not found (CMREF_SUITES)")
+def test_tracing_never_changes_an_outcome(tmp_path):
+    # async lifts resolve after their call returns: tracing once crashed them (zero-length.wast)
+    summaries = []
+    for extra in ([], ["--trace-failures"]):
+        out = tmp_path / f"s{len(summaries)}.json"
+        p = harness("run", "--engine", "ref", "--suite", "component-model", "--files", "async/*",
+                    "--no-db", "--quiet", "--summary-json", str(out), *extra)
+        assert p.returncode in (0, 1), p.stderr
+        summaries.append(json.loads(out.read_text())["suites"]["component-model"]["by_file"])
+    assert summaries[0] == summaries[1]
+    assert summaries[0]["async/zero-length.wast"]["crash"] == 0
