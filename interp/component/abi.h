@@ -234,6 +234,7 @@ struct cma_instance {
   uint32_t backpressure;
   uint32_t num_waiting_to_enter;
   void *exclusive_thread;
+  cma_table threads; /* ComponentInstance.threads (concurrency.c's threads) */
 };
 
 bool cma_instance_init(cma_instance *inst, cma_store *store, cma_instance *parent);
@@ -289,6 +290,7 @@ typedef struct cma_subtask {
   bool delivered;
   cm_value *flat_results;
   uint32_t nflat_results;
+  bool cancellation_requested;
 } cma_subtask;
 
 /* ---- Embedding API: Store and function instances ------------------------------------ */

@@ -164,10 +164,13 @@ bool cma_instance_init(cma_instance *inst, cma_store *store, cma_instance *paren
   inst->parent = parent;
   inst->may_enter = true;
   inst->may_leave = true;
-  return cma_table_init(&inst->handles);
+  return cma_table_init(&inst->handles) && cma_table_init(&inst->threads);
 }
 
-void cma_instance_free(cma_instance *inst) { cma_table_free(&inst->handles); }
+void cma_instance_free(cma_instance *inst) {
+  cma_table_free(&inst->handles);
+  cma_table_free(&inst->threads);
+}
 
 static bool in_self_and_ancestors(cma_instance *self, cma_instance *x) {
   for (cma_instance *i = self; i; i = i->parent)

@@ -45,6 +45,8 @@ struct cmx_store {
   cmx_thread **waiting; /* Store.waiting, in the order the threads started waiting */
   uint32_t nwaiting, capwaiting;
   cmx_thread *current; /* the running thread; NULL: the embedder */
+  cmx_thread *threads; /* every thread created (linked by store_next), released at the end */
+  cmx_cancel_slot *lowering; /* the async lower whose callee is being called (on_cancel) */
   void **owned;
   uint32_t nowned, capowned;
 };
@@ -76,17 +78,27 @@ cmx_store *cmx_store_of(cma_store *as, cm_store *core) {
   return s;
 }
 
+static void thread_release_all(cmx_thread *threads);
 static void thread_release(cmx_thread *t);
 
 void cmx_store_free(cma_store *as) {
   cmx_store *s = as->cx;
   if (!s) return;
-  for (uint32_t i = 0; i < s->nwaiting; i++) thread_release(s->waiting[i]);
+  thread_release_all(s->threads);
   for (uint32_t i = 0; i < s->nowned; i++) free(s->owned[i]);
   free(s->owned);
   free(s->waiting);
   free(s);
   as->cx = NULL;
+}
+
+/* OnCancel: a callee called by an async lower registers its request_cancellation here */
+void cmx_set_on_cancel(cma_store *as, void *env, cmx_on_cancel fn, void *arg) {
+  cmx_store *s = as->cx;
+  if (!s || !s->lowering || s->lowering->env != env) return;
+  s->lowering->fn = fn;
+  s->lowering->arg = arg;
+  s->lowering = NULL;
 }
 
 /* ================================================================================ */
@@ -95,13 +107,20 @@ void cmx_store_free(cma_store *as) {
 
 typedef bool (*thread_body)(cmx_thread *t, cm_error *err);
 
+/* running: cont is None; waiting: not running and ready set; suspended: neither */
 struct cmx_thread {
   cmx_store *store;
   cmx_task *task;
   thread_body body;
   cmf_fiber *fiber;
-  ready_fn ready;
+  ready_fn ready; /* ready_func */
   void *ready_arg;
+  bool running, cancellable, cancelled; /* cancelled: the block result resume passes */
+  cmx_thread *switch_to;                /* block's switch_to */
+  uint32_t index;                       /* in the instance's threads table; 0: none */
+  cmx_thread *task_next, *store_next;
+  cm_funcinst *start;                   /* thread.new-indirect: the start function, its arg */
+  cm_value start_arg;
   bool done, ok, in_event_loop;
   cm_error err;
   uint32_t context[2]; /* context.get / context.set */
@@ -125,6 +144,8 @@ static cmx_thread *thread_new(cmx_store *s, cmx_task *task, thread_body body) {
   t->store = s;
   t->task = task;
   t->body = body;
+  t->store_next = s->threads;
+  s->threads = t;
   t->fiber = cmf_fiber_new(thread_main, t);
   t->stack = calloc(THREAD_STACK_SLOTS, sizeof *t->stack);
   t->frames = calloc(CM_MAX_FRAMES, sizeof *t->frames);
@@ -145,8 +166,50 @@ static void thread_release(cmx_thread *t) {
   t->frames = NULL;
 }
 
-/* Thread.resume: runs t until it suspends or ends; false (with t's error) if it trapped */
-static bool thread_resume(cmx_thread *t, cm_error *err) {
+static void thread_release_all(cmx_thread *threads) {
+  for (cmx_thread *t = threads; t; t = t->store_next) thread_release(t);
+}
+
+static bool thread_waiting(const cmx_thread *t) { return !t->running && t->ready; }
+static bool thread_suspended(const cmx_thread *t) {
+  return !t->running && !t->ready && !t->done && t->fiber;
+}
+static bool thread_ready(const cmx_thread *t) { return thread_waiting(t) && t->ready(t->ready_arg); }
+
+static bool start_waiting_internal(cmx_thread *t, ready_fn ready, void *arg, cm_error *err) {
+  cmx_store *s = t->store;
+  if (!grow((void **)&s->waiting, &s->capwaiting, s->nwaiting, sizeof *s->waiting)) return oom(err);
+  s->waiting[s->nwaiting++] = t;
+  t->ready = ready;
+  t->ready_arg = arg;
+  return true;
+}
+
+static void stop_waiting_internal(cmx_thread *t) {
+  cmx_store *s = t->store;
+  for (uint32_t i = 0; i < s->nwaiting; i++)
+    if (s->waiting[i] == t) {
+      memmove(&s->waiting[i], &s->waiting[i + 1], (s->nwaiting - i - 1) * sizeof *s->waiting);
+      s->nwaiting--;
+      break;
+    }
+  t->ready = NULL;
+  t->ready_arg = NULL;
+}
+
+static bool always(void *arg) {
+  (void)arg;
+  return true;
+}
+
+/* Thread.resume_later */
+static bool thread_resume_later(cmx_thread *t, cm_error *err) {
+  return start_waiting_internal(t, always, NULL, err);
+}
+
+/* the `resume` of one continuation: runs t on its fiber until it blocks or ends; false
+ * (with t's error) if it trapped */
+static bool resume_fiber(cmx_thread *t, cm_error *err) {
   cmx_store *s = t->store;
   cm_store *c = s->core;
   cm_value *stack = c->stack, *sp = c->sp;
@@ -161,6 +224,7 @@ static bool thread_resume(cmx_thread *t, cm_error *err) {
   c->nframes = t->nframes;
   c->nesting = t->nesting;
   s->current = t;
+  t->running = true;
   cmf_resume(t->fiber);
   t->sp = c->sp;
   t->nframes = c->nframes;
@@ -173,11 +237,37 @@ static bool thread_resume(cmx_thread *t, cm_error *err) {
   c->nesting = nesting;
   s->current = prev;
   if (!cmf_done(t->fiber)) return true;
+  t->running = false;
   t->done = true;
+  t->switch_to = NULL;
   thread_release(t);
   if (t->ok) return true;
   if (err) *err = t->err;
   return false;
+}
+
+/* Thread.resume: runs t, then each thread a blocking thread switches to */
+static bool thread_resume(cmx_thread *t, bool cancelled, cm_error *err) {
+  if (thread_waiting(t)) stop_waiting_internal(t);
+  while (t) {
+    t->cancelled = cancelled;
+    if (!resume_fiber(t, err)) return false;
+    cmx_thread *next = t->switch_to;
+    t->switch_to = NULL;
+    t = next;
+    cancelled = false;
+  }
+  return true;
+}
+
+/* block_internal / switch_to_internal: returns the Cancelled the resumer passes */
+static bool thread_block(cmx_thread *t, bool cancellable, cmx_thread *switch_to) {
+  t->cancellable = cancellable;
+  t->switch_to = switch_to;
+  t->running = false;
+  cmf_suspend(t->fiber);
+  t->running = true;
+  return t->cancelled;
 }
 
 /* The thread whose task's own core code is running: the current thread, unless a
@@ -188,23 +278,67 @@ static cmx_thread *task_thread(cmx_store *s) {
   return s->current && s->core->nesting <= 1 ? s->current : NULL;
 }
 
-/* Task.may_block */
+/* Task.may_block, Task.deliver_pending_cancel */
 static bool task_may_block(cmx_task *task);
+static bool task_deliver_pending_cancel(cmx_task *task, bool cancellable);
 
-static bool always(void *arg) {
-  (void)arg;
+/* Thread.suspend */
+static bool thread_suspend(cmx_thread *t, bool cancellable) {
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  return thread_block(t, cancellable, NULL);
+}
+
+/* Thread.wait_until: *cancelled is the Cancelled result */
+static bool thread_wait_until(cmx_thread *t, ready_fn ready, void *arg, bool cancellable,
+                              bool *cancelled, cm_error *err) {
+  *cancelled = true;
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  if (!start_waiting_internal(t, ready, arg, err)) return false;
+  *cancelled = thread_block(t, cancellable, NULL);
   return true;
 }
 
-/* Thread.suspend_until: t waits in Store.waiting until ready(arg) holds and a tick picks it */
-static bool thread_suspend_until(cmx_thread *t, ready_fn ready, void *arg, cm_error *err) {
-  cmx_store *s = t->store;
-  if (!grow((void **)&s->waiting, &s->capwaiting, s->nwaiting, sizeof *s->waiting)) return oom(err);
-  s->waiting[s->nwaiting++] = t;
-  t->ready = ready;
-  t->ready_arg = arg;
-  cmf_suspend(t->fiber);
+/* Thread.yield_ */
+static bool thread_yield(cmx_thread *t, bool cancellable, bool *cancelled, cm_error *err) {
+  return thread_wait_until(t, always, NULL, cancellable, cancelled, err);
+}
+
+/* Thread.suspend_then_resume */
+static bool thread_suspend_then_resume(cmx_thread *t, bool cancellable, cmx_thread *other) {
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  return thread_block(t, cancellable, other);
+}
+
+/* Thread.yield_then_resume */
+static bool thread_yield_then_resume(cmx_thread *t, bool cancellable, cmx_thread *other,
+                                     bool *cancelled, cm_error *err) {
+  *cancelled = true;
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  if (!start_waiting_internal(t, always, NULL, err)) return false;
+  *cancelled = thread_block(t, cancellable, other);
   return true;
+}
+
+/* Thread.suspend_then_promote */
+static bool thread_suspend_then_promote(cmx_thread *t, bool cancellable, cmx_thread *other) {
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  if (thread_ready(other)) {
+    stop_waiting_internal(other);
+    return thread_suspend_then_resume(t, cancellable, other);
+  }
+  return thread_suspend(t, cancellable);
+}
+
+/* Thread.yield_then_promote */
+static bool thread_yield_then_promote(cmx_thread *t, bool cancellable, cmx_thread *other,
+                                      bool *cancelled, cm_error *err) {
+  *cancelled = true;
+  if (task_deliver_pending_cancel(t->task, cancellable)) return true;
+  if (thread_ready(other)) {
+    stop_waiting_internal(other);
+    return thread_yield_then_resume(t, cancellable, other, cancelled, err);
+  }
+  return thread_yield(t, cancellable, cancelled, err);
 }
 
 /* Store.tick: resumes the first waiting thread that is ready. *progress: one was. */
@@ -212,19 +346,19 @@ static bool store_tick(cmx_store *s, bool *progress, cm_error *err) {
   *progress = false;
   for (uint32_t i = 0; i < s->nwaiting; i++) {
     cmx_thread *t = s->waiting[i];
-    if (!t->ready(t->ready_arg)) continue;
-    memmove(&s->waiting[i], &s->waiting[i + 1], (s->nwaiting - i - 1) * sizeof *s->waiting);
-    s->nwaiting--;
+    if (!thread_ready(t)) continue;
     *progress = true;
-    return thread_resume(t, err);
+    return thread_resume(t, false, err);
   }
   return true;
 }
 
-/* Blocks the current thread (or, for the embedder, runs the scheduler) until ready(arg) */
+/* Blocks the current thread (not cancellable; or, for the embedder, runs the scheduler)
+ * until ready(arg) */
 static bool block_until(cmx_store *s, ready_fn ready, void *arg, cm_error *err) {
   if (ready(arg)) return true;
-  if (s->current) return thread_suspend_until(s->current, ready, arg, err);
+  bool cancelled;
+  if (s->current) return thread_wait_until(s->current, ready, arg, false, &cancelled, err);
   while (!ready(arg)) {
     bool progress;
     if (!store_tick(s, &progress, err)) return false;
@@ -247,6 +381,7 @@ enum { WAITABLE_SUBTASK = 1 };
 
 struct cmx_waitable {
   int kind;
+  bool has_sync_waiter;
   bool pending; /* pending_event is set */
   void (*pending_event)(cmx_waitable *w, uint32_t ev[3]);
   cmx_wset *wset;
@@ -313,15 +448,25 @@ static bool wset_ready(void *arg) {
   return wset_has_pending_event(w->ws);
 }
 
-/* WaitableSet.wait_until */
-static bool wset_wait_until(cmx_store *s, cmx_wset *ws, cma_instance *excl, uint32_t ev[3],
-                            cm_error *err) {
+/* WaitableSet.wait_for_event_and (ready: the instance `excl` is not exclusively held) */
+static bool wset_wait_for_event_and(cmx_thread *t, cmx_wset *ws, cma_instance *excl,
+                                    bool cancellable, uint32_t ev[3], cm_error *err) {
   wset_wait w = {ws, excl};
   ws->num_waiting++;
-  bool ok = block_until(s, wset_ready, &w, err);
+  bool cancelled = false, ok = true;
+  if (task_deliver_pending_cancel(t->task, cancellable))
+    cancelled = true;
+  else if (!wset_ready(&w))
+    ok = thread_wait_until(t, wset_ready, &w, cancellable, &cancelled, err);
   ws->num_waiting--;
-  if (ok) wset_get_pending_event(ws, ev);
-  return ok;
+  if (!ok) return false;
+  if (cancelled) {
+    ev[0] = EVENT_TASK_CANCELLED;
+    ev[1] = ev[2] = 0;
+  } else {
+    wset_get_pending_event(ws, ev);
+  }
+  return true;
 }
 
 /* ================================================================================ */
@@ -331,7 +476,8 @@ static bool wset_wait_until(cmx_store *s, cmx_wset *ws, cma_instance *excl, uint
 struct cmx_task {
   cma_task t; /* the borrow scope of lifted handles */
   cma_funcinst *f;
-  cmx_thread *thread;
+  cmx_thread *implicit_thread;
+  cmx_thread *threads; /* Task.threads, in registration order (linked by task_next) */
   cma_heap heap;
   bool host_caller;
 };
@@ -351,16 +497,98 @@ static bool task_may_block(cmx_task *task) {
 
 static bool task_may_enter(void *arg) { return !task_has_backpressure(arg); }
 
-/* Task.enter: waits out backpressure, then takes the instance's exclusive lock if needed */
-static bool task_enter(cmx_task *task, cmx_thread *t, cm_error *err) {
+static bool task_cancel(cmx_task *task, cm_error *err);
+
+/* Task.register_thread */
+static bool task_register_thread(cmx_task *task, cmx_thread *t, cm_error *err) {
+  cmx_thread **p = &task->threads;
+  while (*p) p = &(*p)->task_next;
+  *p = t;
+  t->task_next = NULL;
+  return cma_table_add(&task->t.inst->threads, CMA_ENTRY_THREAD, t, &t->index, err);
+}
+
+/* Task.unregister_thread */
+static bool task_unregister_thread(cmx_task *task, cmx_thread *t, cm_error *err) {
+  for (cmx_thread **p = &task->threads; *p; p = &(*p)->task_next)
+    if (*p == t) {
+      *p = t->task_next;
+      break;
+    }
+  if (!task->threads) {
+    if (task->t.state != CMA_TASK_RESOLVED)
+      return TRAP("wasm trap: async-lifted export failed to produce a result");
+    cma_heap_free(&task->heap);
+  }
+  cma_table_entry e;
+  if (t->index && !cma_table_remove(&task->t.inst->threads, t->index, &e, err)) return false;
+  t->index = 0;
+  return true;
+}
+
+/* Task.enter_implicit_thread: waits out backpressure (cancellable), then takes the
+ * instance's exclusive lock if needed. *entered false: cancelled (the task resolved). */
+static bool task_enter(cmx_task *task, cmx_thread *t, bool *entered, cm_error *err) {
   cma_instance *inst = task->t.inst;
+  *entered = false;
   if (task_has_backpressure(task) || inst->num_waiting_to_enter > 0) {
     inst->num_waiting_to_enter++;
-    bool ok = thread_suspend_until(t, task_may_enter, task, err);
+    bool cancelled;
+    bool ok = thread_wait_until(t, task_may_enter, task, true, &cancelled, err);
     inst->num_waiting_to_enter--;
     if (!ok) return false;
+    if (cancelled) return task_cancel(task, err);
   }
   if (task_needs_exclusive(task)) inst->exclusive_thread = t;
+  *entered = true;
+  return task_register_thread(task, t, err);
+}
+
+/* Task.exit_implicit_thread */
+static bool task_exit(cmx_task *task, cmx_thread *t, cm_error *err) {
+  if (!task_unregister_thread(task, t, err)) return false;
+  if (task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
+    task->t.inst->exclusive_thread = NULL;
+  return true;
+}
+
+/* the thread of task that request_cancellation resumes: the first cancellable blocked one
+ * in Task.threads order (the spec's random.choice; deterministic here) */
+static cmx_thread *task_cancellation_candidate(cmx_task *task) {
+  cma_instance *inst = task->t.inst;
+  bool skip_implicit = task_needs_exclusive(task) && inst->exclusive_thread &&
+                       inst->exclusive_thread != task->implicit_thread;
+  for (cmx_thread *t = task->threads; t; t = t->task_next) {
+    if (t == task->implicit_thread && skip_implicit) continue;
+    if (t->cancellable && !t->running && !t->done) return t;
+  }
+  return NULL;
+}
+
+/* Task.request_cancellation (the OnCancel of an async lift) */
+static bool task_request_cancellation(void *arg, cma_instance *caller, cm_error *err) {
+  cmx_task *task = arg;
+  cma_instance *inst = task->t.inst;
+  if (task->t.state == CMA_TASK_INITIAL) {
+    task->t.state = CMA_TASK_CANCEL_DELIVERED;
+    return thread_resume(task->implicit_thread, true, err);
+  }
+  if (task->t.state != CMA_TASK_STARTED) return true;
+  cmx_thread *t = task_cancellation_candidate(task);
+  if (!t || !may_enter_from(inst, caller)) {
+    task->t.state = CMA_TASK_PENDING_CANCEL;
+    return true;
+  }
+  task->t.state = CMA_TASK_CANCEL_DELIVERED;
+  enter_from(inst, caller);
+  bool ok = thread_resume(t, true, err);
+  if (ok || (err && err->kind != CMREF_TRAP && err->kind != CMREF_EXHAUSTION)) leave_to(inst, caller);
+  return ok;
+}
+
+static bool task_deliver_pending_cancel(cmx_task *task, bool cancellable) {
+  if (!cancellable || task->t.state != CMA_TASK_PENDING_CANCEL) return false;
+  task->t.state = CMA_TASK_CANCEL_DELIVERED;
   return true;
 }
 
@@ -374,13 +602,15 @@ static bool task_return(cmx_task *task, const cma_vals *result, cm_error *err) {
   return true;
 }
 
-/* Task.exit */
-static bool task_exit(cmx_task *task, cmx_thread *t, cm_error *err) {
-  if (task->t.state != CMA_TASK_RESOLVED)
-    return TRAP("wasm trap: async-lifted export failed to produce a result");
-  if (task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
-    task->t.inst->exclusive_thread = NULL;
-  cma_heap_free(&task->heap);
+/* Task.cancel */
+static bool task_cancel(cmx_task *task, cm_error *err) {
+  if (task->t.state == CMA_TASK_RESOLVED)
+    return TRAP("wasm trap: `task.return` or `task.cancel` called more than once for current task");
+  if (task->t.state != CMA_TASK_CANCEL_DELIVERED)
+    return TRAP("wasm trap: `task.cancel` called by task which has not been cancelled");
+  if (task->t.num_borrows > 0) return TRAP("borrow handles still remain at the end of the call");
+  if (!task->t.on_resolve(task->t.env, NULL, err)) return false;
+  task->t.state = CMA_TASK_RESOLVED;
   return true;
 }
 
@@ -399,14 +629,17 @@ typedef struct cmx_subtask {
   cma_heap heap;
   cm_value flat_args[CMA_MAX_FLAT_ASYNC_PARAMS + 2];
   uint32_t nflat_args, nparam_args;
+  cmx_cancel_slot on_cancel; /* Subtask.on_cancel (fn NULL: the callee cannot be cancelled) */
 } cmx_subtask;
+
+static bool subtask_resolved(void *arg);
 
 static void subtask_event(cmx_waitable *w, uint32_t ev[3]) {
   cmx_subtask *s = (cmx_subtask *)w;
   ev[0] = EVENT_SUBTASK;
   ev[1] = s->index;
   ev[2] = s->st.state;
-  if (s->st.state == CMA_SUBTASK_RETURNED) cma_deliver_resolve(&s->st);
+  if (subtask_resolved(&s->st)) cma_deliver_resolve(&s->st);
 }
 
 static void subtask_on_progress(cmx_subtask *s) {
@@ -490,10 +723,12 @@ static bool lifted_callback_loop(cmx_task *task, cmx_thread *t, uint32_t packed,
     inst->exclusive_thread = NULL;
     uint32_t ev[3] = {EVENT_NONE, 0, 0};
     if (code == 1) { /* YIELD */
-      if (!thread_suspend_until(t, not_exclusive, inst, err)) return false;
+      bool cancelled;
+      if (!thread_wait_until(t, not_exclusive, inst, true, &cancelled, err)) return false;
+      if (cancelled) ev[0] = EVENT_TASK_CANCELLED;
     } else { /* WAIT */
       cmx_wset *ws = NULL;
-      if (!get_wset(inst, si, &ws, err) || !wset_wait_until(t->store, ws, inst, ev, err))
+      if (!get_wset(inst, si, &ws, err) || !wset_wait_for_event_and(t, ws, inst, true, ev, err))
         return false;
     }
     t->in_event_loop = false;
@@ -510,7 +745,9 @@ static bool lifted_thread(cmx_thread *t, cm_error *err) {
   cmx_task *task = t->task;
   cma_funcinst *f = task->f;
   const cma_options *opts = &f->opts;
-  if (!task_enter(task, t, err)) return false;
+  bool entered;
+  if (!task_enter(task, t, &entered, err)) return false;
+  if (!entered) return true;
   cma_cx cx = {.opts = opts, .inst = task->t.inst, .scope_kind = CMA_SCOPE_TASK,
                .borrow_scope = &task->t, .types = f->ft.types, .heap = &task->heap,
                .host = task->host_caller, .err = err};
@@ -559,10 +796,11 @@ bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve o
   task->t.state = CMA_TASK_INITIAL;
   task->f = self;
   task->host_caller = caller == NULL;
-  task->thread = thread_new(s, task, lifted_thread);
-  if (!task->thread) return oom(err);
+  task->implicit_thread = thread_new(s, task, lifted_thread);
+  if (!task->implicit_thread) return oom(err);
+  cmx_set_on_cancel(self->store, env, task_request_cancellation, task);
   enter_from(inst, caller);
-  bool ok = thread_resume(task->thread, err);
+  bool ok = thread_resume(task->implicit_thread, false, err);
   /* lockdown (Explainer.md): a trap leaves the instances it ran in unenterable */
   if (ok || (err && err->kind != CMREF_TRAP && err->kind != CMREF_EXHAUSTION)) leave_to(inst, caller);
   if (ok && caller == NULL && s->current == NULL) ok = block_until(s, task_resolved, task, err);
@@ -585,6 +823,12 @@ static bool async_lower_on_start(void *env, cma_vals *args, cm_error *err) {
 static bool async_lower_on_resolve(void *env, const cma_vals *result, cm_error *err) {
   cmx_subtask *s = env;
   s->cx.err = err;
+  if (!result) { /* cancelled */
+    s->st.state = s->st.state == CMA_SUBTASK_STARTING ? CMA_SUBTASK_CANCELLED_BEFORE_STARTED
+                                                      : CMA_SUBTASK_CANCELLED_BEFORE_RETURNED;
+    subtask_on_progress(s);
+    return true;
+  }
   cmc_field rf = {NULL, s->b->ft.result};
   if (s->b->ft.result != CMC_NONE &&
       !cma_lower_flat_values_to(&s->cx, 0, result, &rf, 1, s->flat_args + s->nparam_args, 1))
@@ -615,8 +859,12 @@ bool cmx_canon_lower_async(void *env, cm_store *core, const cm_value *args, cm_v
                    .borrow_scope = &s->st, .types = b->ft.types, .heap = &s->heap,
                    .host = b->callee->call != cmx_lifted_call && b->callee->callee.call == NULL,
                    .err = err};
-  if (!b->callee->call(b->callee, async_lower_on_start, async_lower_on_resolve, s, inst, err))
-    return false;
+  s->on_cancel.env = s;
+  cmx_cancel_slot *outer = st->lowering;
+  st->lowering = &s->on_cancel;
+  bool ok = b->callee->call(b->callee, async_lower_on_start, async_lower_on_resolve, s, inst, err);
+  st->lowering = outer;
+  if (!ok) return false;
   if (s->st.state == CMA_SUBTASK_RETURNED) {
     cma_deliver_resolve(&s->st);
     results[0].i32 = CMA_SUBTASK_RETURNED;
@@ -680,6 +928,21 @@ bool cmx_task_return(void *env, cm_store *core, const cm_value *args, cm_value *
 }
 
 /* ================================================================================ */
+/* canon task.cancel                                                                */
+/* ================================================================================ */
+
+bool cmx_task_cancel(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                     cm_error *err) {
+  (void)args, (void)results;
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_thread *t = current_thread(b->inst, core);
+  if (!t || !t->task->f->opts.async_ || t->task->t.inst != b->inst)
+    return TRAP("wasm trap: `task.cancel` called by task which has not been cancelled");
+  return task_cancel(t->task, err);
+}
+
+/* ================================================================================ */
 /* canon context.get / context.set                                                  */
 /* ================================================================================ */
 
@@ -702,7 +965,134 @@ bool cmx_thread_yield(void *env, cm_store *core, const cm_value *args, cm_value 
   results[0].i32 = 0;
   cmx_thread *t = current_thread(b->inst, core);
   if (!t || !task_may_block(t->task)) return true; /* a sync task: no other thread runs */
-  return thread_suspend_until(t, always, NULL, err);
+  bool cancelled;
+  if (!thread_yield(t, b->async_, &cancelled, err)) return false;
+  results[0].i32 = cancelled;
+  return true;
+}
+
+/* ================================================================================ */
+/* canon thread.index / new-indirect / resume-later / suspend / *-then-*            */
+/* ================================================================================ */
+
+/* the current thread of a thread built-in: false (a trap) when the running task is
+ * synchronous and the built-in would block */
+static bool builtin_thread(const cmx_builtin *b, cm_store *core, bool blocks, cmx_thread **out,
+                           cm_error *err) {
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  *out = current_thread(b->inst, core);
+  if (*out && (!blocks || task_may_block((*out)->task))) return true;
+  if (blocks) return TRAP("wasm trap: cannot block a synchronous task before returning");
+  return fail(err, CMREF_INTERNAL, "cmref does not implement thread built-ins in a synchronous task (issue 8)");
+}
+
+static bool get_thread(cma_instance *inst, uint32_t i, cmx_thread **out, cm_error *err) {
+  cma_table_entry *e;
+  if (!cma_table_get(&inst->threads, i, &e, err)) return false;
+  if (e->kind != CMA_ENTRY_THREAD) return TRAP("wasm trap: unknown handle index %u", i);
+  *out = e->p;
+  return true;
+}
+
+static bool get_suspended_thread(cma_instance *inst, uint32_t i, cmx_thread **out, cm_error *err) {
+  if (!get_thread(inst, i, out, err)) return false;
+  if (!thread_suspended(*out)) return TRAP("wasm trap: cannot resume thread which is not suspended");
+  return true;
+}
+
+bool cmx_thread_index(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                      cm_error *err) {
+  (void)args;
+  cmx_thread *t;
+  if (!builtin_thread(env, core, false, &t, err)) return false;
+  results[0].i32 = t->index;
+  return true;
+}
+
+/* the thread_func of thread.new-indirect */
+static bool indirect_thread(cmx_thread *t, cm_error *err) {
+  if (!cm_core_invoke(t->store->core, t->start, &t->start_arg, NULL, err)) {
+    if (err && err->kind == CMREF_TRAP && strncmp(err->message, "uncaught exception", 18) == 0)
+      return TRAP("wasm trap: uncaught exception propagated out of component");
+    return false;
+  }
+  return task_unregister_thread(t->task, t, err);
+}
+
+bool cmx_thread_new_indirect(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                             cm_error *err) {
+  const cmx_builtin *b = env;
+  cmx_thread *t;
+  if (!builtin_thread(b, core, false, &t, err)) return false;
+  uint32_t fi = args[0].i32;
+  if (!b->table || fi >= b->table->size)
+    return TRAP("wasm trap: undefined element: out of bounds table access");
+  cm_funcinst *f = b->table->elems[fi];
+  if (!f) return TRAP("wasm trap: the start function index points to an uninitialized function");
+  if (!b->start_type || f->type_id != cm_store_type_id(core, b->start_type))
+    return TRAP("wasm trap: start function does not match expected type (currently only `(i32) -> ()` is supported)");
+  cmx_thread *nt = thread_new(t->store, t->task, indirect_thread);
+  if (!nt) return oom(err);
+  nt->start = f;
+  nt->start_arg = args[1];
+  if (!task_register_thread(t->task, nt, err)) return false;
+  results[0].i32 = nt->index;
+  return true;
+}
+
+bool cmx_thread_resume_later(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                             cm_error *err) {
+  (void)results;
+  const cmx_builtin *b = env;
+  cmx_thread *t, *other;
+  if (!builtin_thread(b, core, false, &t, err) || !get_suspended_thread(b->inst, args[0].i32, &other, err))
+    return false;
+  return thread_resume_later(other, err);
+}
+
+bool cmx_thread_suspend(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                        cm_error *err) {
+  (void)args;
+  const cmx_builtin *b = env;
+  cmx_thread *t;
+  if (!builtin_thread(b, core, true, &t, err)) return false;
+  results[0].i32 = thread_suspend(t, b->async_);
+  return true;
+}
+
+/* thread.suspend-then-resume, yield-then-resume, suspend-then-promote, yield-then-promote */
+static bool switch_builtin(const cmx_builtin *b, cm_store *core, uint32_t i, bool yield,
+                           bool promote, cm_value *results, cm_error *err) {
+  cmx_thread *t = NULL, *other = NULL;
+  if (!builtin_thread(b, core, true, &t, err)) return false;
+  if (!(promote ? get_thread(b->inst, i, &other, err) : get_suspended_thread(b->inst, i, &other, err)))
+    return false;
+  bool cancelled;
+  if (!yield)
+    cancelled = promote ? thread_suspend_then_promote(t, b->async_, other)
+                        : thread_suspend_then_resume(t, b->async_, other);
+  else if (!(promote ? thread_yield_then_promote(t, b->async_, other, &cancelled, err)
+                     : thread_yield_then_resume(t, b->async_, other, &cancelled, err)))
+    return false;
+  results[0].i32 = cancelled;
+  return true;
+}
+
+bool cmx_thread_suspend_then_resume(void *env, cm_store *core, const cm_value *args,
+                                    cm_value *results, cm_error *err) {
+  return switch_builtin(env, core, args[0].i32, false, false, results, err);
+}
+bool cmx_thread_yield_then_resume(void *env, cm_store *core, const cm_value *args,
+                                  cm_value *results, cm_error *err) {
+  return switch_builtin(env, core, args[0].i32, true, false, results, err);
+}
+bool cmx_thread_suspend_then_promote(void *env, cm_store *core, const cm_value *args,
+                                     cm_value *results, cm_error *err) {
+  return switch_builtin(env, core, args[0].i32, false, true, results, err);
+}
+bool cmx_thread_yield_then_promote(void *env, cm_store *core, const cm_value *args,
+                                   cm_value *results, cm_error *err) {
+  return switch_builtin(env, core, args[0].i32, true, true, results, err);
 }
 
 /* ================================================================================ */
@@ -745,20 +1135,25 @@ bool cmx_waitable_set_wait(void *env, cm_store *core, const cm_value *args, cm_v
     return TRAP("wasm trap: cannot block a synchronous task before returning");
   cmx_wset *ws = NULL;
   uint32_t ev[3];
-  if (!get_wset(b->inst, args[0].i32, &ws, err) || !wset_wait_until(s, ws, NULL, ev, err))
+  if (!get_wset(b->inst, args[0].i32, &ws, err) ||
+      !wset_wait_for_event_and(t, ws, NULL, b->async_, ev, err))
     return false;
   return unpack_event(b, args[1].i32, ev, results, err);
 }
 
+/* WaitableSet.poll */
 bool cmx_waitable_set_poll(void *env, cm_store *core, const cm_value *args, cm_value *results,
                            cm_error *err) {
-  (void)core;
   const cmx_builtin *b = env;
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
   cmx_wset *ws = NULL;
   uint32_t ev[3] = {EVENT_NONE, 0, 0};
   if (!get_wset(b->inst, args[0].i32, &ws, err)) return false;
-  if (wset_has_pending_event(ws)) wset_get_pending_event(ws, ev);
+  cmx_thread *t = current_thread(b->inst, core);
+  if (t && task_deliver_pending_cancel(t->task, b->async_))
+    ev[0] = EVENT_TASK_CANCELLED;
+  else if (wset_has_pending_event(ws))
+    wset_get_pending_event(ws, ev);
   return unpack_event(b, args[1].i32, ev, results, err);
 }
 
@@ -796,6 +1191,54 @@ bool cmx_waitable_join(void *env, cm_store *core, const cm_value *args, cm_value
   if (!get_waitable(b->inst, args[0].i32, &w, err)) return false;
   if (args[1].i32 != 0 && !get_wset(b->inst, args[1].i32, &ws, err)) return false;
   return waitable_join(w, ws, err);
+}
+
+/* ================================================================================ */
+/* canon subtask.cancel                                                             */
+/* ================================================================================ */
+
+static bool waitable_has_pending_event(void *arg) { return ((cmx_waitable *)arg)->pending; }
+
+/* Waitable.wait_for_pending_event (not cancellable) */
+static bool waitable_wait_for_pending_event(cmx_store *s, cmx_waitable *w, cm_error *err) {
+  w->has_sync_waiter = true;
+  bool ok = block_until(s, waitable_has_pending_event, w, err);
+  w->has_sync_waiter = false;
+  return ok;
+}
+
+bool cmx_subtask_cancel(void *env, cm_store *core, const cm_value *args, cm_value *results,
+                        cm_error *err) {
+  const cmx_builtin *b = env;
+  if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *st = cmx_store_of(b->inst->store, core);
+  if (!st) return oom(err);
+  cmx_thread *t = task_thread(st);
+  if (!b->async_ && (!t || !task_may_block(t->task)))
+    return TRAP("wasm trap: cannot block a synchronous task before returning");
+  cmx_waitable *w = NULL;
+  if (!get_waitable(b->inst, args[0].i32, &w, err)) return false;
+  if (w->kind != WAITABLE_SUBTASK) return TRAP("wasm trap: unknown handle index %u", args[0].i32);
+  cmx_subtask *s = (cmx_subtask *)w;
+  if (s->st.delivered || s->st.cancellation_requested)
+    return TRAP("wasm trap: `subtask.cancel` called after terminal status delivered");
+  if (w->wset && !b->async_)
+    return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
+  if (!subtask_resolved(&s->st)) {
+    s->st.cancellation_requested = true;
+    if (s->on_cancel.fn && !s->on_cancel.fn(s->on_cancel.arg, b->inst, err)) return false;
+    if (!subtask_resolved(&s->st)) {
+      if (b->async_) {
+        results[0].i32 = 0xffffffffu; /* BLOCKED */
+        return true;
+      }
+      if (!waitable_wait_for_pending_event(st, w, err)) return false;
+    }
+  }
+  uint32_t ev[3];
+  waitable_get_pending_event(w, ev);
+  results[0].i32 = s->st.state;
+  return true;
 }
 
 /* ================================================================================ */

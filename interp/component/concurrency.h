@@ -23,6 +23,17 @@ typedef struct cmx_store cmx_store;
 cmx_store *cmx_store_of(cma_store *s, cm_store *core);
 void cmx_store_free(cma_store *s);
 
+/* OnCancel (the spec's return value of a FuncInst call): an async lower records, for the
+ * call of its callee, the callee's request_cancellation. The callee (cmx_lifted_call, or a
+ * host function) calls cmx_set_on_cancel with the env it was called with, first thing. */
+typedef bool (*cmx_on_cancel)(void *arg, cma_instance *caller, cm_error *err);
+typedef struct cmx_cancel_slot {
+  void *env; /* the on_start/on_resolve env of the call */
+  cmx_on_cancel fn;
+  void *arg;
+} cmx_cancel_slot;
+void cmx_set_on_cancel(cma_store *s, void *env, cmx_on_cancel fn, void *arg);
+
 /* FuncInst.call of a lift with the async option or of an async function type. The lifted
  * funcinst's host_env must be the core store (cm_store *). */
 bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
@@ -44,6 +55,8 @@ typedef struct cmx_builtin {
   bool async_;            /* waitable-set.wait/poll cancellable, subtask.cancel async */
   uint32_t index;         /* context slot */
   bool future;            /* stream.* / future.*: which; ft.types/ft.result: the element */
+  cm_tableinst *table;    /* thread.new-indirect: the table and the start function's type */
+  const cm_functype *start_type;
 } cmx_builtin;
 
 /* lift/lower of stream and future handles (canonical.c's lift_flat/load, lower_flat/store) */
@@ -76,6 +89,26 @@ bool cmx_waitable_set_drop(void *env, cm_store *s, const cm_value *args, cm_valu
                            cm_error *err);
 bool cmx_waitable_join(void *env, cm_store *s, const cm_value *args, cm_value *results,
                        cm_error *err);
+bool cmx_task_cancel(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                     cm_error *err);
+bool cmx_subtask_cancel(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                        cm_error *err);
+bool cmx_thread_index(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                      cm_error *err);
+bool cmx_thread_new_indirect(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                             cm_error *err);
+bool cmx_thread_resume_later(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                             cm_error *err);
+bool cmx_thread_suspend(void *env, cm_store *s, const cm_value *args, cm_value *results,
+                        cm_error *err);
+bool cmx_thread_suspend_then_resume(void *env, cm_store *s, const cm_value *args,
+                                    cm_value *results, cm_error *err);
+bool cmx_thread_yield_then_resume(void *env, cm_store *s, const cm_value *args,
+                                  cm_value *results, cm_error *err);
+bool cmx_thread_suspend_then_promote(void *env, cm_store *s, const cm_value *args,
+                                     cm_value *results, cm_error *err);
+bool cmx_thread_yield_then_promote(void *env, cm_store *s, const cm_value *args,
+                                   cm_value *results, cm_error *err);
 bool cmx_subtask_drop(void *env, cm_store *s, const cm_value *args, cm_value *results,
                       cm_error *err);
 bool cmx_thread_yield(void *env, cm_store *s, const cm_value *args, cm_value *results,

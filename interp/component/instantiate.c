@@ -1040,6 +1040,41 @@ static bool cx_builtin(walker *w, cm_host_fn fn, cmx_builtin **out) {
   return push_host(w, fn, b);
 }
 
+/* a built-in of concurrency.c with a cancellable? / async? immediate */
+static bool cx_flag_builtin(walker *w, cm_host_fn fn) {
+  uint8_t k;
+  cmx_builtin *b = NULL;
+  if (!rd_byte(w, &k) || !cx_builtin(w, fn, &b)) return false;
+  b->async_ = k != 0;
+  return true;
+}
+
+/* the core function type at index x of the core type space, kept by the core store */
+static const cm_functype *core_functype_at(walker *w, uint32_t x) {
+  cmi_frame *f = w->f;
+  if (x >= f->def->spaces[CMC_SP_CORE_TYPE].len) return NULL;
+  const cmc_type *t = &f->types->v[f->def->spaces[CMC_SP_CORE_TYPE].v[x].type];
+  cm_valtype p[4], r[4];
+  if (t->nparams > 4 || t->nresults > 4) return NULL;
+  for (uint32_t i = 0; i < t->nparams; i++) p[i] = t->params[i].code;
+  for (uint32_t i = 0; i < t->nresults; i++) r[i] = t->results[i].code;
+  return cm_store_functype(w->e->store, p, t->nparams, r, t->nresults);
+}
+
+/* canon thread.new-indirect ft tbl */
+static bool thread_new_indirect_builtin(walker *w) {
+  uint32_t ft, tbl;
+  if (!rd_u32(w, &ft) || !rd_u32(w, &tbl)) return false;
+  cmi_item it = {0};
+  if (!get(w->f, CMC_SORT_CORE + CMC_CORE_TABLE, tbl, &it, w->err)) return false;
+  cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
+  if (!b) return oom(w->err);
+  b->inst = &w->f->ci;
+  b->table = it.u.core.kind == CM_EXTERN_TABLE ? it.u.core.u.table : NULL;
+  b->start_type = core_functype_at(w, ft);
+  return push_host(w, cmx_thread_new_indirect, b);
+}
+
 /* canon task.return: its result type (a func type of the validator's arena) and options */
 static bool task_return_builtin(walker *w) {
   uint8_t k;
@@ -1111,8 +1146,7 @@ static bool error_context_builtin(walker *w, bool new_) {
 }
 
 static bool canon_item(walker *w) {
-  uint8_t b, k;
-  uint32_t x;
+  uint8_t b;
   if (!rd_byte(w, &b)) return false;
   switch (b) {
   case 0x00: return canon_lift_item(w);
@@ -1121,7 +1155,9 @@ static bool canon_item(walker *w) {
   case 0x03: return resource_builtin(w, resource_drop_fn);
   case 0x04: return resource_builtin(w, resource_rep_fn);
   case 0x09: return task_return_builtin(w);
-  case 0x0c: return rd_byte(w, &k) && cx_builtin(w, cmx_thread_yield, NULL);
+  case 0x05: return cx_builtin(w, cmx_task_cancel, NULL);
+  case 0x06: return cx_flag_builtin(w, cmx_subtask_cancel);
+  case 0x0c: return cx_flag_builtin(w, cmx_thread_yield);
   case 0x0d: return cx_builtin(w, cmx_subtask_drop, NULL);
   case 0x1f: return cx_builtin(w, cmx_waitable_set_new, NULL);
   case 0x20: return wset_builtin(w, cmx_waitable_set_wait);
@@ -1132,14 +1168,19 @@ static bool canon_item(walker *w) {
     return context_builtin(w, b == 0x0b);
   case 0x24: return builtin(w, backpressure_inc_fn, "backpressure.inc");
   case 0x25: return builtin(w, backpressure_dec_fn, "backpressure.dec");
-  case 0x06: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d:
-    return rd_byte(w, &k) && unsupported_builtin(w, "of the async ABI");
+  case 0x26: return cx_builtin(w, cmx_thread_index, NULL);
+  case 0x27: return thread_new_indirect_builtin(w);
+  case 0x28: return cx_builtin(w, cmx_thread_resume_later, NULL);
+  case 0x29: return cx_flag_builtin(w, cmx_thread_suspend);
+  case 0x2a: return cx_flag_builtin(w, cmx_thread_suspend_then_resume);
+  case 0x2b: return cx_flag_builtin(w, cmx_thread_yield_then_resume);
+  case 0x2c: return cx_flag_builtin(w, cmx_thread_suspend_then_promote);
+  case 0x2d: return cx_flag_builtin(w, cmx_thread_yield_then_promote);
   case 0x0e: case 0x0f: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:
   case 0x15: case 0x16: case 0x17: case 0x18: case 0x19: case 0x1a: case 0x1b:
     return copy_builtin(w, b);
   case 0x1c: case 0x1d: return error_context_builtin(w, b == 0x1c);
   case 0x1e: return cx_builtin(w, cmx_error_context_drop, NULL);
-  case 0x27: return rd_u32(w, &x) && rd_u32(w, &x) && unsupported_builtin(w, "thread.new-indirect");
   default: return unsupported_builtin(w, "of the async ABI");
   }
 }

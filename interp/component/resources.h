@@ -8,7 +8,8 @@
 /* Kinds of table entries (the spec's Table holds ResourceHandle | Waitable | WaitableSet |
  * ErrorContext; the latter three come with concurrency, issue 8). */
 enum { CMA_ENTRY_FREE = 0, CMA_ENTRY_RESOURCE_HANDLE = 1, CMA_ENTRY_WAITABLE = 2,
-       CMA_ENTRY_WAITABLE_SET = 3, CMA_ENTRY_ERROR_CONTEXT = 4 };
+       CMA_ENTRY_WAITABLE_SET = 3, CMA_ENTRY_ERROR_CONTEXT = 4,
+       CMA_ENTRY_THREAD = 5 };
 
 #define CMA_TABLE_MAX_LENGTH ((1u << 28) - 1)
 
