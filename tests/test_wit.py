@@ -363,3 +363,32 @@ def test_encode_many_types_round_trip(tmp_path):
     back = cmref_wit("m.wasm", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
     assert back.stdout.rstrip() == printed.stdout.rstrip()
+
+
+ALIAS_CHAINS = {  # shapes of wit-component's tests/interfaces resources.wit and wasi-http
+    "res.wit": "package a:res;\n\ninterface foo {\n  resource bar;\n  type t = bar;\n}\n\n"
+               "interface baz {\n  use foo.{bar, t};\n  f: func(x: t) -> bar;\n}\n\n"
+               "interface qux {\n  use baz.{bar};\n}\n",
+    "http.wit": "package a:http;\n\ninterface error {\n  resource error;\n}\n\n"
+                "interface poll {\n  resource pollable;\n}\n\n"
+                "interface streams {\n  use error.{error};\n  use poll.{pollable};\n\n"
+                "  resource input-stream;\n}\n\n"
+                "interface types {\n  use streams.{input-stream};\n  use error.{error as io-error};\n"
+                "  use poll.{pollable};\n\n  resource fields;\n  type headers = fields;\n"
+                "  type trailers = fields;\n}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIAS_CHAINS))
+def test_encode_keeps_resource_alias_chains(tmp_path, name):
+    """A resource named again (`type t = bar`, `use x.{r}` re-exported) decodes to the name
+    it was taken from, not to the last name of the same resource: decoding follows the
+    alias chain one step at a time, as wit-parser's find_alias does."""
+    (tmp_path / name).write_text(ALIAS_CHAINS[name])
+    printed = cmref_wit(name, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    enc = cmref_wit("--encode", name, "-o", "o.wasm", cwd=tmp_path)
+    assert enc.returncode == 0, enc.stderr
+    back = cmref_wit("o.wasm", cwd=tmp_path)
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.rstrip() == printed.stdout.rstrip()

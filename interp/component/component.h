@@ -125,6 +125,8 @@ typedef struct cmc_type {
   uint32_t dtor;         /* core func index or CMC_NONE */
   uint32_t owner;        /* the component state that defined it (for "local resource") */
   cmc_tid alias_of;      /* an imported/exported name for resource alias_of (0: none) */
+  cmc_tid named_from;    /* a resource's named copy: the type it names (one step of the
+                            alias chain, which WIT decoding follows; 0: none) */
   /* core func type */
   uint32_t nparams, nresults;
   cmc_core_valtype *params, *results;

@@ -729,10 +729,13 @@ static cmc_tid subst_node(cmc_types *t, cmc_arena *ar, cmc_tid id, const cmc_map
     /* a named copy of a substituted resource stays a named copy (of the new resource), so
      * each name keeps a node of its own, as wasmparser's aliased resource ids do */
     cmc_tid nroot = cmc_res_root(t, mapped);
+    cmc_tid from = ty.named_from ? subst(t, ar, ty.named_from, m, depth + 1) : 0;
+    if (from == CMC_NONE) return CMC_NONE;
     cmc_tid nid = cmc_type_new(t, CMC_T_RESOURCE);
     if (nid == CMC_NONE) return CMC_NONE;
     t->v[nid] = t->v[nroot];
     t->v[nid].alias_of = nroot;
+    t->v[nid].named_from = from;
     t->v[nid].smark = 0;
     return nid;
   }

@@ -991,6 +991,7 @@ static bool named_copy(vcx *v, cmc_extern *e) {
     if (c == CMC_NONE) return false;
     T(c) = T(root);
     T(c).alias_of = root;
+    T(c).named_from = e->type;
     e->type = c;
     return true;
   }

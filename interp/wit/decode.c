@@ -86,6 +86,9 @@ static int lookup(dec *d, cmc_tid id) {
   if (id >= d->T->len) return -1;
   if (d->tmap[id] >= 0) return d->tmap[id];
   cmc_type *t = TT(d, id);
+  /* a resource's named copy stands for the type it names, one alias at a time */
+  for (cmc_tid o = t->named_from; o && o < d->T->len; o = TT(d, o)->named_from)
+    if (d->tmap[o] >= 0) return d->tmap[o];
   if (t->kind == CMC_T_RESOURCE) {
     cmc_tid root = cmc_res_root(d->T, id);
     return root < d->T->len ? d->tmap[root] : -1;
