@@ -121,6 +121,7 @@ struct cmx_thread {
   cmx_thread *task_next, *store_next;
   cm_funcinst *start;                   /* thread.new-indirect: the start function, its arg */
   cm_value start_arg;
+  struct host_call *host_call;          /* a concurrent host function's thread (no task) */
   bool done, ok, in_event_loop;
   cm_error err;
   uint32_t context[2]; /* context.get / context.set */
@@ -1688,4 +1689,62 @@ bool cmx_error_context_drop(void *env, cm_store *core, const cm_value *args, cm_
   if (!get_error_context(b->inst, (uint32_t)args[0].i32, &ec, err)) return false;
   cma_table_entry e;
   return cma_table_remove(&b->inst->handles, (uint32_t)args[0].i32, &e, err);
+}
+
+/* ================================================================================ */
+/* wasmtime's concurrent host functions (HOST-spectest.rs func_wrap_concurrent)     */
+/* ================================================================================ */
+
+/* A host call whose future is pending at its first poll runs on a host thread (no task):
+ * the scheduler resumes it once per further poll, and the last poll resolves the call.
+ * polls < 0: never ready; only a cancellation (subtask.cancel drops the future) resolves
+ * it, with no result. */
+typedef struct host_call {
+  cma_on_resolve on_resolve;
+  void *env;
+  cma_val result;
+  cma_vals vals;
+  int32_t polls;
+  bool resolved;
+} host_call;
+
+static bool host_call_ready(void *arg) {
+  const host_call *h = arg;
+  return h->resolved || h->polls > 0;
+}
+
+static bool host_call_thread(cmx_thread *t, cm_error *err) {
+  host_call *h = t->host_call;
+  for (;;) {
+    if (h->resolved) return true;
+    if (h->polls > 0 && --h->polls == 0) break;
+    bool cancelled;
+    if (!thread_wait_until(t, host_call_ready, h, false, &cancelled, err)) return false;
+  }
+  h->resolved = true;
+  return h->on_resolve(h->env, &h->vals, err);
+}
+
+/* OnCancel: dropping the future resolves the call without a result */
+static bool host_call_cancel(void *arg, cma_instance *caller, cm_error *err) {
+  (void)caller;
+  host_call *h = arg;
+  if (h->resolved) return true;
+  h->resolved = true;
+  return h->on_resolve(h->env, NULL, err);
+}
+
+bool cmx_host_resolve_later(cma_store *as, cm_store *core, cma_on_resolve on_resolve, void *env,
+                            const cma_vals *result, int32_t polls, cm_error *err) {
+  cmx_store *s = cmx_store_of(as, core);
+  host_call *h = s ? own(s, sizeof *h) : NULL;
+  if (!h) return oom(err);
+  *h = (host_call){.on_resolve = on_resolve, .env = env, .polls = polls};
+  if (result->n) h->result = result->v[0];
+  h->vals = (cma_vals){&h->result, result->n ? 1 : 0};
+  cmx_thread *t = thread_new(s, NULL, host_call_thread);
+  if (!t) return oom(err);
+  t->host_call = h;
+  cmx_set_on_cancel(as, env, host_call_cancel, h);
+  return start_waiting_internal(t, host_call_ready, h, err);
 }

@@ -119,6 +119,11 @@ bool cmx_error_context_debug_message(void *env, cm_store *s, const cm_value *arg
                                      cm_value *results, cm_error *err);
 bool cmx_error_context_drop(void *env, cm_store *s, const cm_value *args, cm_value *results,
                             cm_error *err);
+/* A concurrent host function's call (wasmtime's func_wrap_concurrent) that is not ready at
+ * its first poll: resolves with *result (at most one value, copied) after `polls` more
+ * scheduler polls; polls < 0: only subtask.cancel resolves it (without a result). */
+bool cmx_host_resolve_later(cma_store *s, cm_store *core, cma_on_resolve on_resolve, void *env,
+                            const cma_vals *result, int32_t polls, cm_error *err);
 /* context.get / context.set of the current thread; false: no async thread is current
  * (the caller then uses the synchronous task's storage) */
 bool cmx_context_slot(cma_store *s, uint32_t i, uint32_t **out);

@@ -3,6 +3,7 @@
  * on_start and on_resolve are wrapped so the hook sees the lifted arguments (and may deny the
  * call before the callee runs), then the results, or the trap. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "component/abi.h"
@@ -15,6 +16,7 @@ typedef struct hooked {
   cma_on_resolve on_resolve;
   void *env;
   unsigned depth;
+  bool returned, resolved; /* the call returned; on_resolve ran */
 } hooked;
 
 static int notify(const hooked *h, cmref_cross_event ev, const cma_vals *vals, const char *trap,
@@ -35,21 +37,34 @@ static bool hooked_start(void *env, cma_vals *args, cm_error *err) {
   return false;
 }
 
+/* a callee may resolve after its call returned (a concurrent host function): the wrapper
+ * lives until both happened */
 static bool hooked_resolve(void *env, const cma_vals *result, cm_error *err) {
   hooked *h = env;
   if (result) (void)notify(h, CMREF_CROSS_RETURN, result, NULL, NULL, 0);
-  return h->on_resolve(h->env, result, err);
+  bool ok = h->on_resolve(h->env, result, err);
+  h->resolved = true;
+  if (h->returned) free(h);
+  return ok;
 }
 
 static bool hooked_call(cma_call_fn call, cma_funcinst *f, const cma_functype *ft,
                         cma_on_start on_start, cma_on_resolve on_resolve, void *env,
                         cma_instance *caller, cm_error *err) {
   cma_store *s = f->store;
-  hooked h = {f, ft, caller, on_start, on_resolve, env, s->hook_depth};
+  hooked *h = malloc(sizeof *h);
+  if (!h) {
+    err->kind = CMREF_EXHAUSTION;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return false;
+  }
+  *h = (hooked){f, ft, caller, on_start, on_resolve, env, s->hook_depth, false, false};
   s->hook_depth++;
-  bool ok = call(f, hooked_start, hooked_resolve, &h, caller, err);
+  bool ok = call(f, hooked_start, hooked_resolve, h, caller, err);
   s->hook_depth--;
-  if (!ok && s->hook) (void)notify(&h, CMREF_CROSS_TRAP, NULL, err ? err->message : "trap", NULL, 0);
+  if (!ok && s->hook) (void)notify(h, CMREF_CROSS_TRAP, NULL, err ? err->message : "trap", NULL, 0);
+  h->returned = true;
+  if (!ok || h->resolved) free(h);
   return ok;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "component/concurrency.h"
 #include "component/resources.h"
 
 /* ---- host state: the resource1 drop counters -------------------------------------- */
@@ -18,13 +19,16 @@ typedef struct host_state {
 
 typedef enum host_fn_kind {
   H_RETURN_TWO, H_ECHO_U32, H_RETURN_THREE, H_RETURN_FOUR, H_RETURN_HI, H_CTOR, H_ASSERT,
-  H_LAST_DROP, H_DROPS, H_SIMPLE, H_TAKE_BORROW, H_TAKE_OWN, H_CONCURRENT
+  H_LAST_DROP, H_DROPS, H_SIMPLE, H_TAKE_BORROW, H_TAKE_OWN,
+  /* func_wrap_concurrent whose future is pending at the first poll */
+  H_NEVER_RETURN, H_RETURN_TWO_SLOWLY, H_ECHO_SLOWLY, H_NEVER_RETURN_METHOD
 } host_fn_kind;
 
 typedef struct host_fn {
   host_fn_kind kind;
   const char *name;
   host_state *state;
+  cm_store *core; /* the store whose scheduler polls a concurrent host function */
 } host_fn;
 
 static bool trap(cm_error *err, const char *fmt, const char *a) {
@@ -70,12 +74,24 @@ static bool host_body(const host_fn *h, const cma_vals *args, cma_val *res, bool
     return true;
   case H_TAKE_BORROW:
   case H_TAKE_OWN: *has_res = false; return want_args(args, 2, h, err);
-  case H_CONCURRENT:
+  case H_NEVER_RETURN: *has_res = false; return want_args(args, 0, h, err);
+  case H_NEVER_RETURN_METHOD: *has_res = false; return want_args(args, 1, h, err);
+  case H_RETURN_TWO_SLOWLY: res->u.i = 2; return want_args(args, 0, h, err);
+  case H_ECHO_SLOWLY:
   default:
-    err->kind = CMREF_INTERNAL;
-    snprintf(err->message, sizeof err->message,
-             CMI_UNSUPPORTED "wasmtime's concurrent host function `%s` (issue 8)", h->name);
-    return false;
+    if (!want_args(args, 1, h, err)) return false;
+    res->u.i = args->v[0].u.i;
+    return true;
+  }
+}
+
+/* how many times the scheduler polls a concurrent host function's future before it is
+ * ready (tokio::task::yield_now once); -1: never (std::future::pending) */
+static int32_t host_polls(host_fn_kind kind) {
+  switch (kind) {
+  case H_NEVER_RETURN: case H_NEVER_RETURN_METHOD: return -1;
+  case H_RETURN_TWO_SLOWLY: case H_ECHO_SLOWLY: return 1;
+  default: return 0;
   }
 }
 
@@ -92,6 +108,9 @@ static bool host_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve 
   if (!on_start(env, &args, err)) return false;
   if (!host_body(h, &args, &res, &has_res, err)) return false;
   cma_vals result = {&res, has_res ? 1 : 0};
+  int32_t polls = host_polls(h->kind);
+  if (polls != 0)
+    return cmx_host_resolve_later(self->store, h->core, on_resolve, env, &result, polls, err);
   return on_resolve(env, &result, err);
 }
 
@@ -121,6 +140,7 @@ static cmi_item func_item(cmi_engine *e, host_state *s, host_fn_kind kind, const
   h->kind = kind;
   h->name = name;
   h->state = s;
+  h->core = cmi_core_store(e);
   f->call = host_call;
   f->store = cmi_abi_store(e);
   f->host_env = h;
@@ -197,10 +217,10 @@ bool cmi_host_register(cmi_engine *e, cm_error *err) {
       {"[method]resource1.simple", H_SIMPLE},
       {"[method]resource1.take-borrow", H_TAKE_BORROW},
       {"[method]resource1.take-own", H_TAKE_OWN},
-      {"never-return", H_CONCURRENT},
-      {"return-two-slowly", H_CONCURRENT},
-      {"echo-slowly", H_CONCURRENT},
-      {"[method]resource1.never-return", H_CONCURRENT},
+      {"never-return", H_NEVER_RETURN},
+      {"return-two-slowly", H_RETURN_TWO_SLOWLY},
+      {"echo-slowly", H_ECHO_SLOWLY},
+      {"[method]resource1.never-return", H_NEVER_RETURN_METHOD},
       {"return-hi", H_RETURN_HI},
   };
   uint32_t n = sizeof funcs / sizeof funcs[0];

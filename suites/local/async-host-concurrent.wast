@@ -1,0 +1,71 @@
+;;! component_model_async = true
+;; wasmtime's concurrent host functions (HOST-spectest.rs func_wrap_concurrent): echo-slowly
+;; and return-two-slowly are pending at the first poll and ready at the next one (an async
+;; lower gets STARTED, then a SUBTASK RETURNED event; a sync lower from an async task blocks
+;; until they resolve); never-return resolves only when subtask.cancel drops it
+;; (CANCELLED_BEFORE_RETURNED).
+
+(component
+  (import "host" (instance $host
+    (export "echo-slowly" (func async (param "a" u32) (result u32)))
+    (export "return-two-slowly" (func async (result s32)))
+    (export "never-return" (func async))))
+  (core module $Mem (memory (export "mem") 1))
+  (core instance $mem (instantiate $Mem))
+  (core func $echo (canon lower (func $host "echo-slowly") async (memory (core memory $mem "mem"))))
+  (core func $two (canon lower (func $host "return-two-slowly")))
+  (core func $never (canon lower (func $host "never-return") async))
+  (core func $ws.new (canon waitable-set.new))
+  (core func $ws.wait (canon waitable-set.wait (memory (core memory $mem "mem"))))
+  (core func $join (canon waitable.join))
+  (core func $cancel (canon subtask.cancel))
+  (core func $drop (canon subtask.drop))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "echo" (func $echo (param i32 i32) (result i32)))
+    (import "" "two" (func $two (result i32)))
+    (import "" "never" (func $never (result i32)))
+    (import "" "ws.new" (func $ws.new (result i32)))
+    (import "" "ws.wait" (func $ws.wait (param i32 i32) (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (import "" "cancel" (func $cancel (param i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    ;; echo-slowly(x): STARTED, then one SUBTASK event RETURNED; returns the echoed value
+    (func (export "echo") (param $x i32) (result i32)
+      (local $r i32) (local $st i32) (local $ws i32)
+      (local.set $r (call $echo (local.get $x) (i32.const 16)))
+      (if (i32.ne (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1 (; STARTED ;)))
+        (then unreachable))
+      (local.set $st (i32.shr_u (local.get $r) (i32.const 4)))
+      (local.set $ws (call $ws.new))
+      (call $join (local.get $st) (local.get $ws))
+      (if (i32.ne (call $ws.wait (local.get $ws) (i32.const 0)) (i32.const 1 (; SUBTASK ;)))
+        (then unreachable))
+      (if (i32.ne (i32.load (i32.const 0)) (local.get $st)) (then unreachable))
+      (if (i32.ne (i32.load (i32.const 4)) (i32.const 2 (; RETURNED ;))) (then unreachable))
+      (call $join (local.get $st) (i32.const 0))
+      (call $drop (local.get $st))
+      (i32.load (i32.const 16)))
+    (func (export "two") (result i32) (call $two))
+    ;; never-return: STARTED; a sync subtask.cancel gives CANCELLED_BEFORE_RETURNED (4)
+    (func (export "never") (result i32)
+      (local $r i32) (local $st i32)
+      (local.set $r (call $never))
+      (if (i32.ne (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1 (; STARTED ;)))
+        (then unreachable))
+      (local.set $st (i32.shr_u (local.get $r) (i32.const 4)))
+      (local.set $r (call $cancel (local.get $st)))
+      (call $drop (local.get $st))
+      (local.get $r)))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mem" (memory $mem "mem")) (export "echo" (func $echo)) (export "two" (func $two))
+    (export "never" (func $never)) (export "ws.new" (func $ws.new))
+    (export "ws.wait" (func $ws.wait)) (export "join" (func $join))
+    (export "cancel" (func $cancel)) (export "drop" (func $drop))))))
+  (func (export "echo") async (param "x" u32) (result u32) (canon lift (core func $m "echo")))
+  (func (export "two") async (result s32) (canon lift (core func $m "two")))
+  (func (export "never") async (result u32) (canon lift (core func $m "never"))))
+
+(assert_return (invoke "echo" (u32.const 7)) (u32.const 7))
+(assert_return (invoke "two") (s32.const 2))
+(assert_return (invoke "never") (u32.const 4))
