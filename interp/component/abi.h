@@ -235,6 +235,7 @@ struct cma_instance {
   uint32_t num_waiting_to_enter;
   void *exclusive_thread;
   cma_table threads; /* ComponentInstance.threads (concurrency.c's threads) */
+  bool uses_threads; /* has thread built-ins: its sync lifts run as concurrency.c tasks too */
 };
 
 bool cma_instance_init(cma_instance *inst, cma_store *store, cma_instance *parent);

@@ -267,6 +267,8 @@ static bool lifted_func_inst(cma_funcinst *f, cma_on_start on_start, cma_on_reso
 static bool lifted_call(cma_funcinst *f, cma_on_start on_start, cma_on_resolve on_resolve,
                         void *env, cma_instance *caller, cm_error *err) {
   cma_instance *inst = f->inst;
+  /* thread built-ins can switch away from a synchronous task: it needs a thread (fiber) */
+  if (inst->uses_threads && f->host_env) return cmx_lifted_call(f, on_start, on_resolve, env, caller, err);
   if (!may_enter_from(inst, caller)) return trap_err(err, CMA_TRAP_CANNOT_ENTER);
   enter_from(inst, caller);
   bool ok = canon_lift(&f->callee, &f->ft, &f->opts, inst, on_start, on_resolve, env,

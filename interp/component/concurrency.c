@@ -532,6 +532,10 @@ static bool task_unregister_thread(cmx_task *task, cmx_thread *t, cm_error *err)
 static bool task_enter(cmx_task *task, cmx_thread *t, bool *entered, cm_error *err) {
   cma_instance *inst = task->t.inst;
   *entered = false;
+  if (!task->f->ft.async_) {
+    *entered = true;
+    return task_register_thread(task, t, err);
+  }
   if (task_has_backpressure(task) || inst->num_waiting_to_enter > 0) {
     inst->num_waiting_to_enter++;
     bool cancelled;
@@ -548,7 +552,7 @@ static bool task_enter(cmx_task *task, cmx_thread *t, bool *entered, cm_error *e
 /* Task.exit_implicit_thread */
 static bool task_exit(cmx_task *task, cmx_thread *t, cm_error *err) {
   if (!task_unregister_thread(task, t, err)) return false;
-  if (task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
+  if (task->f->ft.async_ && task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
     task->t.inst->exclusive_thread = NULL;
   return true;
 }
@@ -779,6 +783,22 @@ static bool is_reflexive_ancestor(const cma_instance *a, const cma_instance *b) 
   return false;
 }
 
+/* canon_lift of a synchronous function type: runs the instance's ready threads (not the
+ * exclusive one; first in the instance's thread table) until the task resolves */
+static bool sync_task_run(cmx_task *task, cm_error *err) {
+  cma_table *threads = &task->t.inst->threads;
+  while (task->t.state != CMA_TASK_RESOLVED) {
+    cmx_thread *next = NULL;
+    for (uint32_t i = 1; i < threads->len && !next; i++) {
+      cmx_thread *t = threads->array[i].kind == CMA_ENTRY_THREAD ? threads->array[i].p : NULL;
+      if (t && thread_ready(t) && t != task->t.inst->exclusive_thread) next = t;
+    }
+    if (!next) return TRAP("wasm trap: cannot block a synchronous task before returning");
+    if (!thread_resume(next, false, err)) return false;
+  }
+  return true;
+}
+
 bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
                      void *env, cma_instance *caller, cm_error *err) {
   cmx_store *s = cmx_store_of(self->store, self->host_env);
@@ -804,6 +824,7 @@ bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve o
   bool ok = thread_resume(task->implicit_thread, false, err);
   /* lockdown (Explainer.md): a trap leaves the instances it ran in unenterable */
   if (ok || (err && err->kind != CMREF_TRAP && err->kind != CMREF_EXHAUSTION)) leave_to(inst, caller);
+  if (ok && !self->ft.async_) ok = sync_task_run(task, err);
   if (ok && caller == NULL && s->current == NULL) ok = block_until(s, task_resolved, task, err);
   return ok;
 }
@@ -1065,7 +1086,7 @@ bool cmx_thread_suspend(void *env, cm_store *core, const cm_value *args, cm_valu
 static bool switch_builtin(const cmx_builtin *b, cm_store *core, uint32_t i, bool yield,
                            bool promote, cm_value *results, cm_error *err) {
   cmx_thread *t = NULL, *other = NULL;
-  if (!builtin_thread(b, core, true, &t, err)) return false;
+  if (!builtin_thread(b, core, false, &t, err)) return false;
   if (!(promote ? get_thread(b->inst, i, &other, err) : get_suspended_thread(b->inst, i, &other, err)))
     return false;
   bool cancelled;

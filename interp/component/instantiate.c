@@ -810,10 +810,8 @@ static bool canon_lift_item(walker *w) {
   cma_funcinst *fi = cmi_alloc(w->e, sizeof *fi);
   if (!fi) return oom(w->err);
   cma_store_lift(&w->e->astore, fi, callee, &ft, &opts, &w->f->ci);
-  if (async_) { /* concurrency.c (issue 8) */
-    fi->call = cmx_lifted_call;
-    fi->host_env = w->e->store;
-  }
+  fi->host_env = w->e->store; /* the core store of concurrency.c's threads */
+  if (async_) fi->call = cmx_lifted_call; /* concurrency.c (issue 8) */
   return push(w->f, CMC_SORT_FUNC, (cmi_item){.u.func = fi}, w->err);
 }
 
@@ -1049,6 +1047,12 @@ static bool cx_flag_builtin(walker *w, cm_host_fn fn) {
   return true;
 }
 
+/* a thread.* built-in: the instance's synchronous lifts then run on threads of their own */
+static bool thread_builtin(walker *w, cm_host_fn fn, bool cancellable_immediate) {
+  w->f->ci.uses_threads = true;
+  return cancellable_immediate ? cx_flag_builtin(w, fn) : cx_builtin(w, fn, NULL);
+}
+
 /* the core function type at index x of the core type space, kept by the core store */
 static const cm_functype *core_functype_at(walker *w, uint32_t x) {
   cmi_frame *f = w->f;
@@ -1070,6 +1074,7 @@ static bool thread_new_indirect_builtin(walker *w) {
   cmx_builtin *b = cmi_alloc(w->e, sizeof *b);
   if (!b) return oom(w->err);
   b->inst = &w->f->ci;
+  b->inst->uses_threads = true;
   b->table = it.u.core.kind == CM_EXTERN_TABLE ? it.u.core.u.table : NULL;
   b->start_type = core_functype_at(w, ft);
   return push_host(w, cmx_thread_new_indirect, b);
@@ -1168,14 +1173,14 @@ static bool canon_item(walker *w) {
     return context_builtin(w, b == 0x0b);
   case 0x24: return builtin(w, backpressure_inc_fn, "backpressure.inc");
   case 0x25: return builtin(w, backpressure_dec_fn, "backpressure.dec");
-  case 0x26: return cx_builtin(w, cmx_thread_index, NULL);
+  case 0x26: return thread_builtin(w, cmx_thread_index, false);
   case 0x27: return thread_new_indirect_builtin(w);
-  case 0x28: return cx_builtin(w, cmx_thread_resume_later, NULL);
-  case 0x29: return cx_flag_builtin(w, cmx_thread_suspend);
-  case 0x2a: return cx_flag_builtin(w, cmx_thread_suspend_then_resume);
-  case 0x2b: return cx_flag_builtin(w, cmx_thread_yield_then_resume);
-  case 0x2c: return cx_flag_builtin(w, cmx_thread_suspend_then_promote);
-  case 0x2d: return cx_flag_builtin(w, cmx_thread_yield_then_promote);
+  case 0x28: return thread_builtin(w, cmx_thread_resume_later, false);
+  case 0x29: return thread_builtin(w, cmx_thread_suspend, true);
+  case 0x2a: return thread_builtin(w, cmx_thread_suspend_then_resume, true);
+  case 0x2b: return thread_builtin(w, cmx_thread_yield_then_resume, true);
+  case 0x2c: return thread_builtin(w, cmx_thread_suspend_then_promote, true);
+  case 0x2d: return thread_builtin(w, cmx_thread_yield_then_promote, true);
   case 0x0e: case 0x0f: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:
   case 0x15: case 0x16: case 0x17: case 0x18: case 0x19: case 0x1a: case 0x1b:
     return copy_builtin(w, b);
