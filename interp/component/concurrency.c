@@ -208,6 +208,8 @@ static bool thread_resume_later(cmx_thread *t, cm_error *err) {
   return start_waiting_internal(t, always, NULL, err);
 }
 
+static void task_lockdown(cmx_task *task);
+
 /* the `resume` of one continuation: runs t on its fiber until it blocks or ends; false
  * (with t's error) if it trapped */
 static bool resume_fiber(cmx_thread *t, cm_error *err) {
@@ -243,6 +245,8 @@ static bool resume_fiber(cmx_thread *t, cm_error *err) {
   t->switch_to = NULL;
   thread_release(t);
   if (t->ok) return true;
+  if (t->task && (t->err.kind == CMREF_TRAP || t->err.kind == CMREF_EXHAUSTION))
+    task_lockdown(t->task);
   if (err) *err = t->err;
   return false;
 }
@@ -481,6 +485,7 @@ struct cmx_task {
   cmx_thread *threads; /* Task.threads, in registration order (linked by task_next) */
   cma_heap heap;
   bool host_caller;
+  cma_instance *caller; /* NULL: the host */
 };
 
 static bool task_needs_exclusive(cmx_task *task) {
@@ -497,6 +502,10 @@ static bool task_may_block(cmx_task *task) {
 }
 
 static bool task_may_enter(void *arg) { return !task_has_backpressure(arg); }
+
+/* lockdown (Explainer.md): a trap leaves the instances the task entered unenterable, also
+ * when the trapping thread was resumed by the scheduler after the call had returned */
+static void task_lockdown(cmx_task *task) { enter_from(task->t.inst, task->caller); }
 
 static bool task_cancel(cmx_task *task, cm_error *err);
 
@@ -817,6 +826,7 @@ bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve o
   task->t.state = CMA_TASK_INITIAL;
   task->f = self;
   task->host_caller = caller == NULL;
+  task->caller = caller;
   task->implicit_thread = thread_new(s, task, lifted_thread);
   if (!task->implicit_thread) return oom(err);
   cmx_set_on_cancel(self->store, env, task_request_cancellation, task);
