@@ -392,3 +392,23 @@ def test_encode_keeps_resource_alias_chains(tmp_path, name):
     back = cmref_wit("o.wasm", cwd=tmp_path)
     assert back.returncode == 0, back.stderr
     assert back.stdout.rstrip() == printed.stdout.rstrip()
+
+
+def test_wasm_deps_share_a_foreign_package(tmp_path):
+    """Two wasm-encoded deps that both use x:x: the second decode merges into the package
+    the first brought (Resolve::merge), so x:x is one package."""
+    src, main = tmp_path / "src", tmp_path / "main"
+    (main / "deps").mkdir(parents=True)
+    src.mkdir()
+    for name, body in (("one", "a { use x:x/i.{t}; f: func() -> t; }"),
+                       ("two", "b { use x:x/i.{t}; g: func(v: t); }")):
+        (src / f"{name}.wit").write_text(
+            f"package p:{name};\ninterface {body}\npackage x:x {{ interface i {{ type t = u32; }} }}\n")
+        done = cmref_wit("--encode", src / f"{name}.wit", "-o", main / "deps" / f"{name}.wasm")
+        assert done.returncode == 0, done.stderr
+    (main / "m.wit").write_text("package m:m;\nworld w { import p:one/a; import p:two/b; }\n")
+    done = cmref_wit("--json", main)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [p["name"] for p in doc["packages"]] == ["x:x", "p:one", "p:two", "m:m"]
+    assert len(doc["interfaces"]) == 3

@@ -304,6 +304,18 @@ static int dep_interface(dec *d, const char *name, int *out) {
   wit_pkgname pn;
   char *iface;
   if (!interface_name(d, name, &pn, &iface)) return fail(d, "package name is not a valid id: %s%s", name, NULL);
+  int pid = wit_package_find(d->r, &pn);
+  if (pid >= 0) { /* already in the Resolve (an earlier package): merged, as Resolve::merge does */
+    int id = wit_names_find(&d->r->packages.v[pid].interfaces, iface);
+    if (id < 0) {
+      id = new_interface(d, iface);
+      d->r->a.interfaces.v[id].package = pid;
+      wit_named nm = {iface, id, wit_span_unknown()};
+      wit_push(M, d->r->packages.v[pid].interfaces, nm);
+    }
+    *out = id;
+    return 0;
+  }
   int k = -1;
   for (int i = 0; i < d->foreign.n; i++)
     if (wit_pkgname_eq(&d->foreign.v[i].name, &pn)) k = i;
