@@ -218,6 +218,7 @@ typedef struct cma_table {
   uint32_t len, cap;
   uint32_t *free;
   uint32_t nfree, capfree;
+  const uint32_t *max_len; /* the store's limit on a table's length (NULL or 0: none) */
 } cma_table;
 
 struct cma_instance {
@@ -318,6 +319,8 @@ struct cma_store {
   cmref_hook_fn hook;
   void *hook_env;
   uint32_t hook_depth;
+  /* wasmtime's test host `wasmtime.set-max-table-capacity` (0: no limit) */
+  uint32_t max_table_capacity;
   /* concurrency (issue 8): the waiting threads */
   struct cmx_store *cx; /* concurrency.h: created on first use, freed by cmx_store_free */
 };

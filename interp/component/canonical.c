@@ -164,7 +164,9 @@ bool cma_instance_init(cma_instance *inst, cma_store *store, cma_instance *paren
   inst->parent = parent;
   inst->may_enter = true;
   inst->may_leave = true;
-  return cma_table_init(&inst->handles) && cma_table_init(&inst->threads);
+  if (!cma_table_init(&inst->handles) || !cma_table_init(&inst->threads)) return false;
+  inst->handles.max_len = inst->threads.max_len = store ? &store->max_table_capacity : NULL;
+  return true;
 }
 
 void cma_instance_free(cma_instance *inst) {

@@ -13,6 +13,7 @@
 /* ---- host state: the resource1 drop counters -------------------------------------- */
 
 typedef struct host_state {
+  cma_store *store; /* wasmtime.set-max-table-capacity sets its limit */
   uint32_t drops, last_drop;
   cma_resource_type resource1, resource2;
 } host_state;
@@ -21,7 +22,8 @@ typedef enum host_fn_kind {
   H_RETURN_TWO, H_ECHO_U32, H_RETURN_THREE, H_RETURN_FOUR, H_RETURN_HI, H_CTOR, H_ASSERT,
   H_LAST_DROP, H_DROPS, H_SIMPLE, H_TAKE_BORROW, H_TAKE_OWN,
   /* func_wrap_concurrent whose future is pending at the first poll */
-  H_NEVER_RETURN, H_RETURN_TWO_SLOWLY, H_ECHO_SLOWLY, H_NEVER_RETURN_METHOD
+  H_NEVER_RETURN, H_RETURN_TWO_SLOWLY, H_ECHO_SLOWLY, H_NEVER_RETURN_METHOD,
+  H_SET_MAX_TABLE_CAPACITY /* wasmtime's wast runner: the `wasmtime` instance */
 } host_fn_kind;
 
 typedef struct host_fn {
@@ -77,6 +79,11 @@ static bool host_body(const host_fn *h, const cma_vals *args, cma_val *res, bool
   case H_NEVER_RETURN: *has_res = false; return want_args(args, 0, h, err);
   case H_NEVER_RETURN_METHOD: *has_res = false; return want_args(args, 1, h, err);
   case H_RETURN_TWO_SLOWLY: res->u.i = 2; return want_args(args, 0, h, err);
+  case H_SET_MAX_TABLE_CAPACITY:
+    *has_res = false;
+    if (!want_args(args, 1, h, err)) return false;
+    s->store->max_table_capacity = (uint32_t)args->v[0].u.i;
+    return true;
   case H_ECHO_SLOWLY:
   default:
     if (!want_args(args, 1, h, err)) return false;
@@ -191,6 +198,7 @@ bool cmi_host_register(cmi_engine *e, cm_error *err) {
   if (!s) return oom(err);
   cma_instance *hi = cmi_host_instance(e);
   if (!hi) return oom(err);
+  s->store = cmi_abi_store(e);
   s->resource1 = (cma_resource_type){hi, true, {resource1_dtor, s}, "resource1"};
   s->resource2 = (cma_resource_type){hi, true, {resource_noop_dtor, s}, "resource2"};
 
@@ -242,5 +250,13 @@ bool cmi_host_register(cmi_engine *e, cm_error *err) {
   cmi_item host_item = {.sort = CMC_SORT_INSTANCE, .type = CMC_NONE};
   host_item.u.inst = host.inst;
   if (!cmi_register_host(e, "host", &host_item)) return oom(err);
+  builder wasmtime = {e, new_inst(e, 1), 1};
+  if (!wasmtime.inst ||
+      !add(&wasmtime, "set-max-table-capacity",
+           func_item(e, s, H_SET_MAX_TABLE_CAPACITY, "set-max-table-capacity")))
+    return oom(err);
+  cmi_item wasmtime_item = {.sort = CMC_SORT_INSTANCE, .type = CMC_NONE};
+  wasmtime_item.u.inst = wasmtime.inst;
+  if (!cmi_register_host(e, "wasmtime", &wasmtime_item)) return oom(err);
   return true;
 }

@@ -59,7 +59,8 @@ bool cma_table_add(cma_table *t, uint8_t kind, void *p, uint32_t *out, cm_error 
     i = t->free[--t->nfree];
   } else {
     i = t->len;
-    if (i > CMA_TABLE_MAX_LENGTH) return trap_msg(err, CMA_TRAP_TABLE_FULL, i);
+    if (i > CMA_TABLE_MAX_LENGTH || (t->max_len && *t->max_len && i >= *t->max_len))
+      return trap_msg(err, CMA_TRAP_TABLE_FULL, i);
     if (t->len == t->cap) {
       uint32_t cap = t->cap * 2;
       cma_table_entry *a = realloc(t->array, (size_t)cap * sizeof *a);
