@@ -111,6 +111,26 @@ HOSTED = """(component
                                                        (export "three" (func $cthree))))))
   (func (export "f") (param "x" u32) (result u32) (canon lift (core func $j "f"))))"""
 
+# an async callback lift that yields once before task.return (concurrency.c)
+ASYNC = """(component
+  (core module $M
+    (import "" "task.return" (func $task.return (param i32)))
+    (import "" "context.get" (func $get (result i32)))
+    (import "" "context.set" (func $set (param i32)))
+    (func (export "f") (param i32) (result i32)
+      (call $set (i32.add (local.get 0) (i32.const 1)))
+      (i32.const 1 (; YIELD ;)))
+    (func (export "f-cb") (param i32 i32 i32) (result i32)
+      (call $task.return (call $get))
+      (i32.const 0 (; EXIT ;))))
+  (core func $task.return (canon task.return (result u32)))
+  (core func $get (canon context.get i32 0))
+  (core func $set (canon context.set i32 0))
+  (core instance $m (instantiate $M (with "" (instance (export "task.return" (func $task.return))
+    (export "context.get" (func $get)) (export "context.set" (func $set))))))
+  (func (export "f") async (param "x" u32) (result u32)
+    (canon lift (core func $m "f") async (callback (core func $m "f-cb")))))"""
+
 
 def build(tmp: Path, name: str, text: str) -> Path:
     doc, files = convert_text(text, name + ".wast")
@@ -128,7 +148,7 @@ def cmref(*args, cwd=None) -> subprocess.CompletedProcess:
 @pytest.fixture
 def comps(tmp_path):
     for name, text in [("lib", LIB), ("main", MAIN), ("mid", MID), ("top", TOP), ("bounds", BOUNDS),
-                       ("hosted", HOSTED)]:
+                       ("hosted", HOSTED), ("async", ASYNC)]:
         build(tmp_path, name, text)
     return tmp_path
 
@@ -175,6 +195,15 @@ def test_trace_shows_host_function_crossings(comps):
     r = cmref("run", "hosted.wasm", "--deny", "return-three", "--invoke", "f(7)", cwd=comps)
     assert (r.returncode, r.stderr) == (
         1, "cmref: trap: call denied by policy: --deny return-three (call of host.return-three)\n")
+
+
+def test_trace_shows_async_calls(comps):
+    r = cmref("run", "async.wasm", "--trace", "--invoke", "f(41)", cwd=comps)
+    assert (r.returncode, r.stdout) == (0, "42\n"), r.stderr
+    assert r.stderr == "call host -> f(41)\nreturn f = 42\n"
+    r = cmref("run", "async.wasm", "--deny", "f", "--invoke", "f(41)", cwd=comps)
+    assert (r.returncode, r.stderr) == (
+        1, "cmref: trap: call denied by policy: --deny f (call of f)\n")
 
 
 def test_deny_policy_traps_naming_the_policy(comps):

@@ -101,6 +101,11 @@ void cmx_set_on_cancel(cma_store *as, void *env, cmx_on_cancel fn, void *arg) {
   s->lowering = NULL;
 }
 
+void cmx_rebind_on_cancel(cma_store *as, void *env, void *wrapper) {
+  cmx_store *s = as->cx;
+  if (s && s->lowering && s->lowering->env == env) s->lowering->env = wrapper;
+}
+
 /* ================================================================================ */
 /* Thread                                                                           */
 /* ================================================================================ */
@@ -808,8 +813,21 @@ static bool sync_task_run(cmx_task *task, cm_error *err) {
   return true;
 }
 
+static bool lifted_async_call(cma_funcinst *self, cma_on_start on_start,
+                              cma_on_resolve on_resolve, void *env, cma_instance *caller,
+                              cm_error *err);
+
+/* through the store's interception hook when one is installed (hook.c) */
 bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
                      void *env, cma_instance *caller, cm_error *err) {
+  if (self->store && self->store->hook)
+    return cma_hooked_call(lifted_async_call, self, on_start, on_resolve, env, caller, err);
+  return lifted_async_call(self, on_start, on_resolve, env, caller, err);
+}
+
+static bool lifted_async_call(cma_funcinst *self, cma_on_start on_start,
+                              cma_on_resolve on_resolve, void *env, cma_instance *caller,
+                              cm_error *err) {
   cmx_store *s = cmx_store_of(self->store, self->host_env);
   if (!s) return oom(err);
   cma_instance *inst = self->inst;

@@ -33,6 +33,9 @@ typedef struct cmx_cancel_slot {
   void *arg;
 } cmx_cancel_slot;
 void cmx_set_on_cancel(cma_store *s, void *env, cmx_on_cancel fn, void *arg);
+/* An interception hook (hook.c) calls the callee with its own wrapper as env: the wrapper
+ * stands for env in the pending OnCancel record. */
+void cmx_rebind_on_cancel(cma_store *s, void *env, void *wrapper);
 
 /* FuncInst.call of a lift with the async option or of an async function type. The lifted
  * funcinst's host_env must be the core store (cm_store *). */

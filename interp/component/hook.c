@@ -1,5 +1,6 @@
-/* Interception hooks (cmref.h cmref_hook_fn): a lifted component function, or a host
- * function called through canon lower, called while a hook is installed on its store.
+/* Interception hooks (cmref.h cmref_hook_fn): a lifted component function (sync, or async:
+ * cmx_lifted_call), or a host function called through canon lower, called while a hook is
+ * installed on its store.
  * on_start and on_resolve are wrapped so the hook sees the lifted arguments (and may deny the
  * call before the callee runs), then the results, or the trap. */
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "component/abi.h"
+#include "component/concurrency.h"
 
 typedef struct hooked {
   cma_funcinst *f;
@@ -60,6 +62,7 @@ static bool hooked_call(cma_call_fn call, cma_funcinst *f, const cma_functype *f
   }
   *h = (hooked){f, ft, caller, on_start, on_resolve, env, s->hook_depth, false, false};
   s->hook_depth++;
+  cmx_rebind_on_cancel(s, env, h); /* an async lower's OnCancel matches the callee's env */
   bool ok = call(f, hooked_start, hooked_resolve, h, caller, err);
   s->hook_depth--;
   if (!ok && s->hook) (void)notify(h, CMREF_CROSS_TRAP, NULL, err ? err->message : "trap", NULL, 0);
