@@ -330,6 +330,8 @@ typedef bool (*cma_call_fn)(cma_funcinst *self, cma_on_start on_start, cma_on_re
                             void *env, cma_instance *caller, cm_error *err);
 bool cma_hooked_call(cma_call_fn call, cma_funcinst *f, cma_on_start on_start,
                      cma_on_resolve on_resolve, void *env, cma_instance *caller, cm_error *err);
+/* on_start is the hook's own wrapper: the call is already being traced */
+bool cma_hook_wrapped(cma_on_start on_start);
 /* A host function (not lifted: no type of its own) called through canon lower with type ft. */
 bool cma_hooked_host_call(cma_funcinst *f, const cma_functype *ft, cma_on_start on_start,
                           cma_on_resolve on_resolve, void *env, cma_instance *caller,

@@ -820,7 +820,7 @@ static bool lifted_async_call(cma_funcinst *self, cma_on_start on_start,
 /* through the store's interception hook when one is installed (hook.c) */
 bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve on_resolve,
                      void *env, cma_instance *caller, cm_error *err) {
-  if (self->store && self->store->hook)
+  if (self->store && self->store->hook && !cma_hook_wrapped(on_start)) /* sync lifts: once */
     return cma_hooked_call(lifted_async_call, self, on_start, on_resolve, env, caller, err);
   return lifted_async_call(self, on_start, on_resolve, env, caller, err);
 }

@@ -81,3 +81,5 @@ bool cma_hooked_host_call(cma_funcinst *f, const cma_functype *ft, cma_on_start 
                           cm_error *err) {
   return hooked_call(f->call, f, ft, on_start, on_resolve, env, caller, err);
 }
+
+bool cma_hook_wrapped(cma_on_start on_start) { return on_start == hooked_start; }
