@@ -3,6 +3,7 @@ resolved main package is encoded as a component type binary (wit-component's WIT
 encoding), then read back by cmref (decode + print) and by jco's componentWit.
 
     python -m harness.wit_encode [--json FILE] [--jco PACKAGE]
+    python -m harness.wit_encode --upstream WASM_TOOLS/crates/wit-component/tests/interfaces
 
 Each case ends in one outcome (`expected` says which one its input calls for):
 
@@ -121,12 +122,97 @@ def run(jco_package: str | None = None) -> dict:
     return {"cases": len(rows), "counts": counts, "jco_counts": jco_counts, "rows": rows}
 
 
+
+# ---- wit-component's own tests (crates/wit-component/tests/interfaces), when given ----
+
+def _leb(b: bytes, p: int) -> tuple[int, int]:
+    v = shift = 0
+    while True:
+        c = b[p]
+        p += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, p
+
+
+def _sections(data: bytes) -> tuple[list, dict]:
+    """A component binary's top-level sections: [(id, body)] and {custom name: body}."""
+    p, out, customs = 8, [], {}
+    while p < len(data):
+        sid = data[p]
+        n, p = _leb(data, p + 1)
+        body, p = data[p:p + n], p + n
+        if sid == 0:
+            nl, q = _leb(body, 0)
+            customs[body[q:q + nl].decode(errors="replace")] = body[q + nl:]
+        else:
+            out.append((sid, body))
+    return out, customs
+
+
+def upstream(folder: Path) -> dict:
+    """wit-component's interface tests: each X.wit (or folder X/) with its expected
+    encoding X.wat and expected print of the decoded package (X.wit.print, or
+    X/<pkg>.wit.print). cmref's encoding must equal X.wat encoded to binary (every section
+    but the producers one, package-docs included); its decode + print of that binary must
+    equal the .wit.print."""
+    from harness.frontend.component import shared_encoder
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cmref-wit-upstream-") as tmp:
+        tmp = Path(tmp)
+        for wat in sorted(folder.glob("*.wat")):
+            src = folder / (wat.stem + ".wit")
+            src = src if src.exists() else folder / wat.stem
+            prints = [src.with_suffix(".wit.print")] if src.is_file() else sorted(src.glob("*.wit.print"))
+            if not src.exists() or not prints or not prints[0].exists():
+                continue
+            row = {"case": wat.stem}
+            want = shared_encoder().encode(wat.read_text())
+            if not isinstance(want, bytes):
+                rows.append(dict(row, encoding="no-reference", why=want.message[:200]))
+                continue
+            (tmp / "want.wasm").write_bytes(want)
+            enc = cmref_wit("--encode", src, "-o", tmp / "got.wasm", cwd=tmp)  # no features, as upstream
+            if enc.returncode != 0:
+                rows.append(dict(row, encoding="error", why=enc.stderr[-300:]))
+                continue
+            got_s, got_c = _sections((tmp / "got.wasm").read_bytes())
+            want_s, want_c = _sections(want)
+            same = got_s == want_s and got_c.get("package-docs") == want_c.get("package-docs")
+            row["encoding"] = "identical" if same else "differ"
+            back = cmref_wit(tmp / "want.wasm", cwd=tmp)
+            row["print"] = "equal" if back.returncode == 0 and back.stdout == prints[0].read_text() else "differ"
+            rows.append(row)
+    counts: dict[str, int] = {}
+    for r in rows:
+        for k in ("encoding", "print"):
+            if k in r:
+                key = f"{k}: {r[k]}"
+                counts[key] = counts.get(key, 0) + 1
+    return {"cases": len(rows), "counts": counts, "rows": rows}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m harness.wit_encode", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", help="write every row as JSON")
     ap.add_argument("--jco", help="the npm package of jco-transpile to ask (default: the pinned 0.14)")
+    ap.add_argument("--upstream", metavar="DIR",
+                    help="instead: wit-component's tests/interfaces folder (wasm-tools, not pinned "
+                         "here): cmref's encodings and prints against its expected ones")
     args = ap.parse_args(argv)
+    if args.upstream:
+        res = upstream(Path(args.upstream))
+        for r in res["rows"]:
+            if r.get("encoding") != "identical" or r.get("print") != "equal":
+                print(f"== {r['case']}: {r}")
+        print(f"{res['cases']} wit-component interface tests: " +
+              ", ".join(f"{k} {v}" for k, v in sorted(res["counts"].items())))
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
+        return 0 if all(r.get("encoding") == "identical" and r.get("print") == "equal"
+                        for r in res["rows"]) else 1
     res = run(args.jco)
     for r in res["rows"]:
         if r["outcome"] != r["expected"] or r["jco_outcome"] in ("differ", "jco-error"):
