@@ -1,0 +1,127 @@
+;; Cancellation and threads (issue 8): subtask.cancel of a callee blocked in a cancellable
+;; waitable-set.wait (TASK_CANCELLED, task.cancel, CANCELLED_BEFORE_RETURNED); a second
+;; subtask.cancel after the terminal status; task.cancel without a cancellation; thread
+;; built-ins in a synchronous task (new-indirect, suspend-then-resume and back, index) and
+;; their traps (resuming a running thread, an uninitialized start function).
+
+(component definition $Cancel
+  (component $C
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core module $CM
+      (import "" "task.cancel" (func $task.cancel))
+      (import "" "waitable-set.new" (func $ws.new (result i32)))
+      (import "" "wait-cancellable" (func $wait (param i32 i32) (result i32)))
+      (func (export "wait-cancel") (result i32)
+        ;; an empty set: only the cancellation wakes this wait
+        (if (i32.ne (call $wait (call $ws.new) (i32.const 0)) (i32.const 6 (; TASK_CANCELLED ;)))
+          (then unreachable))
+        (call $task.cancel)
+        (i32.const 0 (; EXIT ;)))
+      (func (export "never-cb") (param i32 i32 i32) (result i32) unreachable)
+      (func (export "cancel-uncancelled") (call $task.cancel))
+    )
+    (core func $task.cancel (canon task.cancel))
+    (core func $ws.new (canon waitable-set.new))
+    (core func $wait (canon waitable-set.wait cancellable (memory $memory "mem")))
+    (core instance $cm (instantiate $CM (with "" (instance
+      (export "task.cancel" (func $task.cancel))
+      (export "waitable-set.new" (func $ws.new))
+      (export "wait-cancellable" (func $wait))))))
+    (func (export "wait-cancel") async (result u32)
+      (canon lift (core func $cm "wait-cancel") async (callback (core func $cm "never-cb"))))
+    (func (export "cancel-uncancelled") async
+      (canon lift (core func $cm "cancel-uncancelled") async))
+  )
+  (component $D
+    (import "c" (instance $c (export "wait-cancel" (func async (result u32)))))
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core module $DM
+      (import "" "wait-cancel" (func $wait-cancel (param i32) (result i32)))
+      (import "" "subtask.cancel" (func $subtask.cancel (param i32) (result i32)))
+      (import "" "subtask.drop" (func $subtask.drop (param i32)))
+      (global $sub (mut i32) (i32.const 0))
+      (func (export "run") (result i32)
+        (local $r i32)
+        (local.set $r (call $wait-cancel (i32.const 16)))
+        (if (i32.ne (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1 (; STARTED ;)))
+          (then unreachable))
+        (global.set $sub (i32.shr_u (local.get $r) (i32.const 4)))
+        ;; synchronous cancel: the callee's cancellable wait delivers it at once
+        (if (i32.ne (call $subtask.cancel (global.get $sub)) (i32.const 4 (; CANCELLED_BEFORE_RETURNED ;)))
+          (then unreachable))
+        (i32.const 42))
+      (func (export "cancel-again")
+        (drop (call $subtask.cancel (global.get $sub))))
+    )
+    (core func $wait-cancel (canon lower (func $c "wait-cancel") async (memory $memory "mem")))
+    (core func $subtask.cancel (canon subtask.cancel))
+    (core func $subtask.drop (canon subtask.drop))
+    (core instance $dm (instantiate $DM (with "" (instance
+      (export "wait-cancel" (func $wait-cancel))
+      (export "subtask.cancel" (func $subtask.cancel))
+      (export "subtask.drop" (func $subtask.drop))))))
+    (func (export "run") async (result u32) (canon lift (core func $dm "run")))
+    (func (export "cancel-again") async (canon lift (core func $dm "cancel-again")))
+  )
+  (instance $c (instantiate $C))
+  (instance $d (instantiate $D (with "c" (instance $c))))
+  (func (export "run") (alias export $d "run"))
+  (func (export "cancel-again") (alias export $d "cancel-again"))
+  (func (export "cancel-uncancelled") (alias export $c "cancel-uncancelled"))
+)
+
+(component instance $i $Cancel)
+(assert_return (invoke "run") (u32.const 42))
+(assert_trap (invoke "cancel-again") "`subtask.cancel` called after terminal status delivered")
+(component instance $i $Cancel)
+(assert_trap (invoke "cancel-uncancelled") "`task.cancel` called by task which has not been cancelled")
+
+;; thread built-ins in synchronous tasks
+(component definition $Threads
+  (core module $Table (table (export "tbl") 2 funcref))
+  (core instance $table (instantiate $Table))
+  (core module $M
+    (import "" "thread.index" (func $index (result i32)))
+    (import "" "thread.new-indirect" (func $new (param i32 i32) (result i32)))
+    (import "" "thread.suspend-then-resume" (func $switch (param i32) (result i32)))
+    (import "" "thread.resume-later" (func $resume-later (param i32)))
+    (import "" "tbl" (table $tbl 2 funcref))
+    (global $seen (mut i32) (i32.const 0))
+    (func $back (param $main i32)
+      (global.set $seen (i32.add (i32.const 7) (call $index)))
+      (drop (call $switch (local.get $main))))
+    (elem (table $tbl) (i32.const 0) func $back)
+    (func (export "switch") (result i32)
+      (local $t i32)
+      (local.set $t (call $new (i32.const 0) (call $index)))
+      (if (i32.eq (local.get $t) (call $index)) (then unreachable))
+      (if (i32.ne (call $switch (local.get $t)) (i32.const 0)) (then unreachable))
+      ;; the new thread ran (with its own index) and switched back
+      (i32.sub (global.get $seen) (local.get $t)))
+    (func (export "resume-self") (call $resume-later (call $index)))
+    (func (export "uninitialized") (drop (call $new (i32.const 1) (i32.const 0))))
+  )
+  (core type $start (func (param i32)))
+  (alias core export $table "tbl" (core table $tbl))
+  (core func $index (canon thread.index))
+  (core func $new (canon thread.new-indirect $start (core table $tbl)))
+  (core func $switch (canon thread.suspend-then-resume))
+  (core func $resume-later (canon thread.resume-later))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "thread.index" (func $index))
+    (export "thread.new-indirect" (func $new))
+    (export "thread.suspend-then-resume" (func $switch))
+    (export "thread.resume-later" (func $resume-later))
+    (export "tbl" (table $tbl))))))
+  (func (export "switch") (result u32) (canon lift (core func $m "switch")))
+  (func (export "resume-self") (canon lift (core func $m "resume-self")))
+  (func (export "uninitialized") (canon lift (core func $m "uninitialized")))
+)
+
+(component instance $t $Threads)
+(assert_return (invoke "switch") (u32.const 7))
+(assert_trap (invoke "resume-self") "cannot resume thread which is not suspended")
+(component instance $t $Threads)
+(assert_trap (invoke "uninitialized") "the start function index points to an uninitialized function")
