@@ -671,16 +671,36 @@ static bool subtask_resolved(void *arg) {
          st->state == CMA_SUBTASK_CANCELLED_BEFORE_RETURNED;
 }
 
+/* a thread that a synchronous task's canon_lift loop may resume (other than self): ready,
+ * and neither the exclusive thread nor the implicit thread of a task that needs exclusive
+ * use of the instance (the during-sync-call rules); the first in the instance's table */
+static cmx_thread *sync_candidate(cma_instance *inst, cmx_thread *self) {
+  cma_table *threads = &inst->threads;
+  for (uint32_t i = 1; i < threads->len; i++) {
+    cmx_thread *t = threads->array[i].kind == CMA_ENTRY_THREAD ? threads->array[i].p : NULL;
+    if (!t || t == self || !thread_ready(t) || t == inst->exclusive_thread) continue;
+    cmx_task *task = t->task;
+    if (task->f->ft.async_ && task_needs_exclusive(task) && t == task->implicit_thread) continue;
+    return t;
+  }
+  return NULL;
+}
+
+/* Task.may_block, or (a synchronous task) another thread of the instance can run meanwhile */
+static bool thread_may_block(cmx_thread *t) {
+  return task_may_block(t->task) || sync_candidate(t->task->t.inst, t) != NULL;
+}
+
 bool cmx_wait_subtask(cma_store *as, cma_subtask *st, cm_error *err) {
   cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
-  if (!t || !task_may_block(t->task))
+  if (!t || !t->task || !thread_may_block(t))
     return TRAP("wasm trap: cannot block a synchronous task before returning");
   return block_until(as->cx, subtask_resolved, st, err);
 }
 
 bool cmx_may_block(cma_store *as) {
   cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
-  return t && task_may_block(t->task);
+  return t && t->task && thread_may_block(t);
 }
 
 /* ================================================================================ */
@@ -800,13 +820,8 @@ static bool is_reflexive_ancestor(const cma_instance *a, const cma_instance *b) 
 /* canon_lift of a synchronous function type: runs the instance's ready threads (not the
  * exclusive one; first in the instance's thread table) until the task resolves */
 static bool sync_task_run(cmx_task *task, cm_error *err) {
-  cma_table *threads = &task->t.inst->threads;
   while (task->t.state != CMA_TASK_RESOLVED) {
-    cmx_thread *next = NULL;
-    for (uint32_t i = 1; i < threads->len && !next; i++) {
-      cmx_thread *t = threads->array[i].kind == CMA_ENTRY_THREAD ? threads->array[i].p : NULL;
-      if (t && thread_ready(t) && t != task->t.inst->exclusive_thread) next = t;
-    }
+    cmx_thread *next = sync_candidate(task->t.inst, NULL);
     if (!next) return TRAP("wasm trap: cannot block a synchronous task before returning");
     if (!thread_resume(next, false, err)) return false;
   }
