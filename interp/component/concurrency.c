@@ -1351,6 +1351,9 @@ typedef struct copy_end copy_end;
 typedef struct shared_impl {
   bool future;
   bool dropped;
+  cma_instance *inst; /* the instance of stream.new / future.new, whose arena holds t */
+  cmc_types *types;
+  cmc_tid t;          /* the element type (CMC_NONE: none) */
   copy_end *pending; /* the end whose buffer waits for the other side */
   copy_buffer *pending_buffer;
 } shared_impl;
@@ -1498,6 +1501,65 @@ static void shared_drop(shared_impl *sh) {
 
 static const char *copy_kind(const shared_impl *sh) { return sh->future ? "future" : "stream"; }
 
+/* a value type in the arena of an instance (whose resolve_resource names its resources) */
+typedef struct typed {
+  cma_instance *inst;
+  cmc_types *types;
+  cmc_tid t;
+} typed;
+
+static bool type_eq(typed a, typed b, unsigned depth);
+
+static bool fields_eq(typed a, typed b, const cmc_type *x, const cmc_type *y, unsigned depth) {
+  if (x->n != y->n) return false;
+  for (uint32_t i = 0; i < x->n; i++) {
+    const char *nx = x->fields[i].name, *ny = y->fields[i].name;
+    if ((nx == NULL) != (ny == NULL) || (nx && strcmp(nx, ny) != 0)) return false;
+    typed fa = {a.inst, a.types, x->fields[i].type}, fb = {b.inst, b.types, y->fields[i].type};
+    if (!type_eq(fa, fb, depth + 1)) return false;
+  }
+  return true;
+}
+
+static cma_resource_type *resource_of(typed a) {
+  return a.inst->resolve_resource ? a.inst->resolve_resource(a.inst, a.types, a.t) : NULL;
+}
+
+/* the spec's `!=` on value types: structural (field and case names, element types), across
+ * type arenas; resource types by their runtime identity */
+static bool type_eq(typed a, typed b, unsigned depth) {
+  if (a.t == CMC_NONE || b.t == CMC_NONE) return a.t == b.t;
+  if (a.types == b.types && a.t == b.t) return true;
+  if (depth > 100) return false;
+  const cmc_type *x = &a.types->v[a.t], *y = &b.types->v[b.t];
+  if (x->kind != y->kind) return false;
+  typed xa = {a.inst, a.types, x->a}, ya = {b.inst, b.types, y->a};
+  typed xb = {a.inst, a.types, x->b}, yb = {b.inst, b.types, y->b};
+  switch (x->kind) {
+  case CMC_T_PRIM: return x->prim == y->prim;
+  case CMC_T_LIST: case CMC_T_OPTION: case CMC_T_STREAM: case CMC_T_FUTURE:
+    return type_eq(xa, ya, depth + 1);
+  case CMC_T_FIXLIST: return x->len == y->len && type_eq(xa, ya, depth + 1);
+  case CMC_T_RESULT: case CMC_T_MAP:
+    return type_eq(xa, ya, depth + 1) && type_eq(xb, yb, depth + 1);
+  case CMC_T_RECORD: case CMC_T_TUPLE: case CMC_T_VARIANT: case CMC_T_ENUM: case CMC_T_FLAGS:
+    return fields_eq(a, b, x, y, depth);
+  case CMC_T_OWN: case CMC_T_BORROW: {
+    cma_resource_type *ra = resource_of(xa), *rb = resource_of(ya);
+    return ra && ra == rb;
+  }
+  default: return false;
+  }
+}
+
+/* trap_if(e.shared.t != t) */
+static bool check_elem_type(const shared_impl *sh, cma_instance *inst, cmc_types *types, cmc_tid t,
+                            uint32_t i, cm_error *err) {
+  typed a = {sh->inst, sh->types, sh->t}, b = {inst, types, t};
+  if (type_eq(a, b, 0)) return true;
+  return TRAP("wasm trap: %s handle %u used with the wrong element type", copy_kind(sh), i);
+}
+
 static bool get_end(cma_instance *inst, uint32_t i, bool readable, bool future, copy_end **out,
                     cm_error *err) {
   cmx_waitable *w = NULL;
@@ -1530,6 +1592,9 @@ bool cmx_copy_new(void *env, cm_store *core, const cm_value *args, cm_value *res
   shared_impl *sh = s ? own(s, sizeof *sh) : NULL;
   if (!sh) return oom(err);
   sh->future = b->future;
+  sh->inst = b->inst;
+  sh->types = b->ft.types;
+  sh->t = b->ft.result;
   uint32_t ri, wi;
   if (!add_end(b->inst, sh, true, &ri, err) || !add_end(b->inst, sh, false, &wi, err)) return false;
   results[0].i64 = (uint64_t)ri | ((uint64_t)wi << 32);
@@ -1545,7 +1610,9 @@ static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_v
   cmx_store *s = cmx_store_of(b->inst->store, core);
   if (!s) return oom(err);
   copy_end *e = NULL;
-  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err)) return false;
+  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
+      !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, args[0].i32, err))
+    return false;
   const char *kind = copy_kind(e->sh);
   if (e->state == END_DONE) {
     if (b->future)
@@ -1600,7 +1667,9 @@ static bool cancel_copy(const cmx_builtin *b, bool readable, const cm_value *arg
                         cm_error *err) {
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
   copy_end *e = NULL;
-  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err)) return false;
+  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
+      !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, args[0].i32, err))
+    return false;
   if (e->state != END_ASYNC_COPYING) return TRAP("wasm trap: %s has no pending async copy to cancel", copy_kind(e->sh));
   if (e->w.wset && !b->async_)
     return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
@@ -1630,7 +1699,9 @@ bool cmx_copy_cancel_write(void *env, cm_store *s, const cm_value *args, cm_valu
 static bool drop_end(const cmx_builtin *b, bool readable, uint32_t i, cm_error *err) {
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
   copy_end *e = NULL;
-  if (!get_end(b->inst, i, readable, b->future, &e, err)) return false;
+  if (!get_end(b->inst, i, readable, b->future, &e, err) ||
+      !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, i, err))
+    return false;
   if (e->state == END_SYNC_COPYING || e->state == END_ASYNC_COPYING || e->state == END_CANCELLING_COPY)
     return TRAP("wasm trap: cannot drop busy %s", copy_kind(e->sh));
   if (b->future && !readable && e->state != END_DONE) /* WritableFutureEnd.drop */
@@ -1656,7 +1727,9 @@ bool cmx_copy_drop_writable(void *env, cm_store *s, const cm_value *args, cm_val
 bool cmx_lift_async_value(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *out) {
   cm_error *err = cx->err;
   copy_end *e = NULL;
-  if (!get_end(cx->inst, i, true, t->kind == CMC_T_FUTURE, &e, err)) return false;
+  if (!get_end(cx->inst, i, true, t->kind == CMC_T_FUTURE, &e, err) ||
+      !check_elem_type(e->sh, cx->inst, cx->types, t->a, i, err))
+    return false;
   const char *kind = copy_kind(e->sh);
   if (e->state == END_DONE)
     return e->sh->future ? TRAP("wasm trap: cannot lift future after previous read succeeded")

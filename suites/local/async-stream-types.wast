@@ -1,0 +1,50 @@
+;;! component_model_async = true
+;; trap_if(e.shared.t != stream_t.t) (stream_copy, cancel_copy, drop, lift_async_value): the
+;; element type of a stream/future built-in must equal (structurally) the one the stream was
+;; created with; two separately defined equal types match.
+
+(component definition $C
+  (core module $libc (memory (export "m") 1))
+  (core instance $libc (instantiate $libc))
+  (type $S8 (stream u8))
+  (type $S8b (stream u8))
+  (type $S32 (stream u32))
+  (type $R1 (record (field "a" u8)))
+  (type $R2 (record (field "b" u8)))
+  (type $SR1 (stream $R1))
+  (type $SR2 (stream $R2))
+  (core func $new8 (canon stream.new $S8))
+  (core func $read8b (canon stream.read $S8b async (memory (core memory $libc "m"))))
+  (core func $read32 (canon stream.read $S32 async (memory (core memory $libc "m"))))
+  (core func $drop32 (canon stream.drop-readable $S32))
+  (core func $newr1 (canon stream.new $SR1))
+  (core func $readr2 (canon stream.read $SR2 async (memory (core memory $libc "m"))))
+  (core module $M
+    (import "" "new8" (func $new8 (result i64)))
+    (import "" "read8b" (func $read8b (param i32 i32 i32) (result i32)))
+    (import "" "read32" (func $read32 (param i32 i32 i32) (result i32)))
+    (import "" "drop32" (func $drop32 (param i32)))
+    (import "" "newr1" (func $newr1 (result i64)))
+    (import "" "readr2" (func $readr2 (param i32 i32 i32) (result i32)))
+    (func (export "same") (result i32)
+      (call $read8b (i32.wrap_i64 (call $new8)) (i32.const 0) (i32.const 1)))
+    (func (export "read-u32")
+      (drop (call $read32 (i32.wrap_i64 (call $new8)) (i32.const 0) (i32.const 1))))
+    (func (export "drop-u32") (call $drop32 (i32.wrap_i64 (call $new8))))
+    (func (export "read-record")
+      (drop (call $readr2 (i32.wrap_i64 (call $newr1)) (i32.const 0) (i32.const 1)))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "new8" (func $new8)) (export "read8b" (func $read8b)) (export "read32" (func $read32))
+    (export "drop32" (func $drop32)) (export "newr1" (func $newr1)) (export "readr2" (func $readr2))))))
+  (func (export "same") (result u32) (canon lift (core func $m "same")))
+  (func (export "read-u32") (canon lift (core func $m "read-u32")))
+  (func (export "drop-u32") (canon lift (core func $m "drop-u32")))
+  (func (export "read-record") (canon lift (core func $m "read-record"))))
+
+(component instance $a $C)
+(assert_return (invoke "same") (u32.const 0xffffffff))
+(assert_trap (invoke "read-u32") "wrong element type")
+(component instance $b $C)
+(assert_trap (invoke "drop-u32") "wrong element type")
+(component instance $c $C)
+(assert_trap (invoke "read-record") "wrong element type")
