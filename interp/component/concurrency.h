@@ -6,10 +6,21 @@
  * Scheduling (where the spec leaves a choice, Store.tick's random.shuffle): the waiting
  * threads are kept in the order they started waiting; a tick resumes the first whose
  * ready() holds. WaitableSet.get_pending_event takes the first element (join order) with a
- * pending event. Deterministic, so runs are reproducible.
+ * pending event. Thread.wait_until on a condition that already holds returns at once for
+ * waitable-set.wait and synchronous waits (the spec's random.randint), but always waits
+ * for thread.yield and the callback loop's YIELD. Task.request_cancellation resumes the
+ * first cancellable blocked thread in Task.threads order (the spec's random.choice), and
+ * canon_lift's loop for a synchronous function type resumes the first resumable thread in
+ * the instance's thread table. Deterministic, so runs are reproducible.
+ *
+ * Threads: Thread.resume runs a thread's fiber and then each thread a blocking thread
+ * switches to (suspend/yield-then-resume/promote), as the spec's resume loop does. In an
+ * instance with thread built-ins, synchronous lifts also run as tasks here (canonical.c's
+ * lifted_call defers to cmx_lifted_call), so their implicit thread can switch away.
  *
  * Memory: the Store owns every task, subtask, waitable and set it creates (freed by
- * cmx_store_free at engine reset); a thread's fiber is freed when the thread ends. */
+ * cmx_store_free at engine reset); a thread's fiber is freed when the thread ends, and the
+ * fibers of threads that never end (suspended forever) at cmx_store_free. */
 #ifndef CMX_CONCURRENCY_H
 #define CMX_CONCURRENCY_H
 
