@@ -355,6 +355,22 @@ def test_a_hanging_encoder_is_killed_and_reported(tmp_path):
     enc.close()
 
 
+def test_a_dead_encoder_is_never_cached(tmp_path, encoder):
+    dead = tmp_path / "dead"
+    dead.write_text("#!/bin/sh\nexit 3\n")
+    dead.chmod(0o755)
+    wast = tmp_path / "c.wast"
+    wast.write_text("(component)\n")
+    broken = Encoder(node=str(dead))
+    doc, tmp = convert(wast, broken, cache_dir=tmp_path / "cache")
+    broken.close()
+    cmd = doc["commands"][0]
+    assert doc["encoder_faults"] == 1 and cmd["parse_error"] == "encoder process died"
+    assert tmp.name.startswith(".tmp-")
+    doc, out = convert(wast, encoder, cache_dir=tmp_path / "cache")
+    assert "encoder_faults" not in doc and doc["commands"][0]["module_type"] == "binary"
+    assert out != tmp and (out / "c.json").exists()
+
 def test_convert_cli_several_files(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -174,6 +174,7 @@ class FileConverter:
     files: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)
     count: int = 0  # module forms met so far (numbers the files, as wast2json does)
+    encoder_faults: int = 0  # texts the encoder died or hung on (never cached)
 
     def convert(self, encoder: Encoder) -> dict:
         directives, errors = split(self.text)
@@ -234,6 +235,8 @@ class FileConverter:
                       text_failure_ok: bool, index: int) -> None:
         """A verdict (text assert_malformed/assert_invalid) or an error command."""
         where = self._error_location(form, err)
+        if err.crash:
+            self.encoder_faults += 1
         if text_failure_ok and not err.crash:
             text = form.raw if form.raw is not None else form.text.encode("utf-8")
             command["filename"] = self._add_file(text, ".wat", index)
@@ -444,6 +447,8 @@ def convert_text(text: str, filename: str, encoder: Encoder | None = None) -> tu
     conv = FileConverter(filename, stem, text)
     doc = conv.convert(encoder or shared_encoder())
     doc["requirements"] = requirements(text)
+    if conv.encoder_faults:
+        doc["encoder_faults"] = conv.encoder_faults
     return doc, conv.files
 
 
@@ -485,6 +490,12 @@ def convert(wast_path: str | os.PathLike, encoder: Encoder | None = None,
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".tmp-"))
         write(doc, files, tmp, path.stem)
+        if doc.get("encoder_faults"):
+            # a dead or hung encoder is a harness fault, not a property of the text: this
+            # conversion is used once and never cached
+            atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+            doc["nyi"] = nyi(path)
+            return doc, tmp
         try:
             tmp.rename(out_dir)
         except OSError:  # another worker got there first
