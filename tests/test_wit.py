@@ -412,3 +412,18 @@ def test_wasm_deps_share_a_foreign_package(tmp_path):
     doc = json.loads(done.stdout)
     assert [p["name"] for p in doc["packages"]] == ["x:x", "p:one", "p:two", "m:m"]
     assert len(doc["interfaces"]) == 3
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\0asm\x0d\x00\x01\x00", "found an actual component instead of an encoded WIT package in wasm"),
+    (b"\0asm\x0d\x00\x01\x00\x07\xff", "failed to decode WIT package in wasm"),
+    (b"(component)", "must be encoded to binary first"),
+])
+def test_wasm_dep_that_is_no_package(tmp_path, data, message):
+    """deps/ files that are wasm but no WIT package: a clear error naming the file."""
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "c.wasm").write_bytes(data)
+    (tmp_path / "m.wit").write_text("package m:m;\nworld w {}\n")
+    done = cmref_wit(tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert message in done.stderr and "c.wasm" in done.stderr, done.stderr
