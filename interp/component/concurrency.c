@@ -285,7 +285,8 @@ static bool thread_block(cmx_thread *t, bool cancellable, cmx_thread *switch_to)
  * (the core store's invocation nesting then exceeds the thread's one level). NULL: the
  * running task is synchronous. */
 static cmx_thread *task_thread(cmx_store *s) {
-  return s->current && s->core->nesting <= 1 ? s->current : NULL;
+  cmx_thread *t = s->current;
+  return t && t->task && s->core->nesting <= 1 ? t : NULL; /* a host thread has no task */
 }
 
 /* Task.may_block, Task.deliver_pending_cancel */
