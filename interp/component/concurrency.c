@@ -544,7 +544,8 @@ static bool task_unregister_thread(cmx_task *task, cmx_thread *t, cm_error *err)
 
 /* Task.enter_implicit_thread: waits out backpressure (cancellable), then takes the
  * instance's exclusive lock if needed. *entered false: cancelled (the task resolved). */
-static bool task_enter(cmx_task *task, cmx_thread *t, bool *entered, cm_error *err) {
+static bool task_enter_implicit_thread(cmx_task *task, cmx_thread *t, bool *entered,
+                                       cm_error *err) {
   cma_instance *inst = task->t.inst;
   *entered = false;
   if (!task->f->ft.async_) {
@@ -565,7 +566,7 @@ static bool task_enter(cmx_task *task, cmx_thread *t, bool *entered, cm_error *e
 }
 
 /* Task.exit_implicit_thread */
-static bool task_exit(cmx_task *task, cmx_thread *t, cm_error *err) {
+static bool task_exit_implicit_thread(cmx_task *task, cmx_thread *t, cm_error *err) {
   if (!task_unregister_thread(task, t, err)) return false;
   if (task->f->ft.async_ && task_needs_exclusive(task) && task->t.inst->exclusive_thread == t)
     task->t.inst->exclusive_thread = NULL;
@@ -734,7 +735,7 @@ static bool lifted_sync_body(cmx_task *task, cmx_thread *t, cma_cx *cx, const cm
     task->t.inst->may_leave = true;
     if (!ok) return false;
   }
-  return task_exit(task, t, err);
+  return task_exit_implicit_thread(task, t, err);
 }
 
 static bool get_wset(cma_instance *inst, uint32_t i, cmx_wset **out, cm_error *err) {
@@ -777,7 +778,7 @@ static bool lifted_callback_loop(cmx_task *task, cmx_thread *t, uint32_t packed,
     if (!call_core(f->opts.callback, args, 3, &res, 1, err)) return false;
     packed = res.i32;
   }
-  return task_exit(task, t, err);
+  return task_exit_implicit_thread(task, t, err);
 }
 
 /* canon_lift's thread_func */
@@ -786,7 +787,7 @@ static bool lifted_thread(cmx_thread *t, cm_error *err) {
   cma_funcinst *f = task->f;
   const cma_options *opts = &f->opts;
   bool entered;
-  if (!task_enter(task, t, &entered, err)) return false;
+  if (!task_enter_implicit_thread(task, t, &entered, err)) return false;
   if (!entered) return true;
   cma_cx cx = {.opts = opts, .inst = task->t.inst, .scope_kind = CMA_SCOPE_TASK,
                .borrow_scope = &task->t, .types = f->ft.types, .heap = &task->heap,
@@ -804,7 +805,7 @@ static bool lifted_thread(cmx_thread *t, cm_error *err) {
   if (!opts->async_) return lifted_sync_body(task, t, &cx, flat_args, nargs, &flat_ft, err);
   if (!opts->callback) {
     if (!call_core(&f->callee, flat_args, nargs, NULL, 0, err)) return false;
-    return task_exit(task, t, err);
+    return task_exit_implicit_thread(task, t, err);
   }
   cm_value packed = {0};
   if (!call_core(&f->callee, flat_args, nargs, &packed, 1, err)) return false;
