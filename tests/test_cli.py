@@ -10,22 +10,14 @@ from pathlib import Path
 import pytest
 
 from harness.frontend.component import convert_text
+from harness_util import BUMP_REALLOC
 
 ROOT = Path(__file__).resolve().parents[1]
 CMREF = ROOT / "build" / "cmref"
 
 pytestmark = pytest.mark.skipif(not CMREF.exists(), reason="build/cmref is not built")
 
-REALLOC = """(global $next (mut i32) (i32.const 64))
-    (func (export "realloc") (param $old i32) (param $osz i32) (param $al i32) (param $nsz i32) (result i32)
-      (local $r i32)
-      (if (i32.and (i32.ne (local.get $old) (i32.const 0)) (i32.le_u (local.get $nsz) (local.get $osz)))
-        (then (return (local.get $old))))
-      (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get $al) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get $al))))
-      (global.set $next (i32.add (local.get $r) (local.get $nsz)))
-      (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) (local.get $osz))))
-      (local.get $r))"""
+REALLOC = BUMP_REALLOC
 
 # exports add and echo (a string through memory)
 LIB = """(component
