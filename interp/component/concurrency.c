@@ -47,9 +47,15 @@ struct cmx_store {
   cmx_thread *current; /* the running thread; NULL: the embedder */
   cmx_thread *threads; /* every thread created (linked by store_next), released at the end */
   cmx_cancel_slot *lowering; /* the async lower whose callee is being called (on_cancel) */
-  void **owned;
+  struct owned *owned;
   uint32_t nowned, capowned;
 };
+
+/* an object the Store frees at the end, after its release (NULL: none) frees what it holds */
+typedef struct owned {
+  void *p;
+  void (*release)(void *p);
+} owned;
 
 static bool grow(void **p, uint32_t *cap, uint32_t n, size_t size) {
   if (n < *cap) return true;
@@ -61,12 +67,14 @@ static bool grow(void **p, uint32_t *cap, uint32_t n, size_t size) {
   return true;
 }
 
-static void *own(cmx_store *s, size_t size) {
+static void *own_with(cmx_store *s, size_t size, void (*release)(void *p)) {
   if (!grow((void **)&s->owned, &s->capowned, s->nowned, sizeof *s->owned)) return NULL;
   void *p = calloc(1, size);
-  if (p) s->owned[s->nowned++] = p;
+  if (p) s->owned[s->nowned++] = (owned){p, release};
   return p;
 }
+
+static void *own(cmx_store *s, size_t size) { return own_with(s, size, NULL); }
 
 cmx_store *cmx_store_of(cma_store *as, cm_store *core) {
   if (as->cx) return as->cx;
@@ -85,7 +93,10 @@ void cmx_store_free(cma_store *as) {
   cmx_store *s = as->cx;
   if (!s) return;
   thread_release_all(s->threads);
-  for (uint32_t i = 0; i < s->nowned; i++) free(s->owned[i]);
+  for (uint32_t i = 0; i < s->nowned; i++) {
+    if (s->owned[i].release) s->owned[i].release(s->owned[i].p);
+    free(s->owned[i].p);
+  }
   free(s->owned);
   free(s->waiting);
   free(s);
@@ -404,6 +415,13 @@ struct cmx_wset {
   uint32_t num_waiting;
 };
 
+/* at the Store's end: a set never dropped */
+static void wset_release(void *p) {
+  cmx_wset *ws = p;
+  free(ws->elems);
+  ws->elems = NULL;
+}
+
 static void waitable_set_pending_event(cmx_waitable *w, void (*f)(cmx_waitable *, uint32_t[3])) {
   w->pending = true;
   w->pending_event = f;
@@ -493,6 +511,9 @@ struct cmx_task {
   bool host_caller;
   cma_instance *caller; /* NULL: the host */
 };
+
+/* at the Store's end: a task that never exited (it trapped, or still waits) */
+static void task_release(void *p) { cma_heap_free(&((cmx_task *)p)->heap); }
 
 static bool task_needs_exclusive(cmx_task *task) {
   return !task->f->opts.async_ || task->f->opts.callback;
@@ -652,6 +673,9 @@ typedef struct cmx_subtask {
   uint32_t nflat_args, nparam_args;
   cmx_cancel_slot on_cancel; /* Subtask.on_cancel (fn NULL: the callee cannot be cancelled) */
 } cmx_subtask;
+
+/* at the Store's end: a subtask never dropped */
+static void subtask_release(void *p) { cma_heap_free(&((cmx_subtask *)p)->heap); }
 
 static bool subtask_resolved(void *arg);
 
@@ -850,7 +874,7 @@ static bool lifted_async_call(cma_funcinst *self, cma_on_start on_start,
   cma_instance *inst = self->inst;
   if (!may_enter_from(inst, caller) || (caller && is_reflexive_ancestor(inst, caller)))
     return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_ENTER, caller == NULL));
-  cmx_task *task = own(s, sizeof *task);
+  cmx_task *task = own_with(s, sizeof *task, task_release);
   if (!task) return oom(err);
   task->t.ft = &self->ft;
   task->t.opts = &self->opts;
@@ -914,7 +938,7 @@ bool cmx_canon_lower_async(void *env, cm_store *core, const cm_value *args, cm_v
   if (!st) return oom(err);
   cma_flat_functype flat_ft;
   if (!flatten_functype(&b->opts, &b->ft, CMA_LOWER, &flat_ft, err)) return false;
-  cmx_subtask *s = own(st, sizeof *s);
+  cmx_subtask *s = own_with(st, sizeof *s, subtask_release);
   if (!s) return oom(err);
   s->w.kind = WAITABLE_SUBTASK;
   s->b = b;
@@ -1172,7 +1196,7 @@ bool cmx_waitable_set_new(void *env, cm_store *core, const cm_value *args, cm_va
   const cmx_builtin *b = env;
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
   cmx_store *s = cmx_store_of(b->inst->store, core);
-  cmx_wset *ws = s ? own(s, sizeof *ws) : NULL;
+  cmx_wset *ws = s ? own_with(s, sizeof *ws, wset_release) : NULL;
   if (!ws) return oom(err);
   return cma_table_add(&b->inst->handles, CMA_ENTRY_WAITABLE_SET, ws, &results[0].i32, err);
 }
