@@ -450,6 +450,8 @@ static bool waitable_join(cmx_waitable *w, cmx_wset *ws, cm_error *err) {
   return true;
 }
 
+static bool waitable_wait_for_pending_event(cmx_store *s, cmx_waitable *w, cm_error *err);
+
 static bool wset_has_pending_event(void *arg) {
   cmx_wset *ws = arg;
   for (uint32_t i = 0; i < ws->n; i++)
@@ -712,6 +714,15 @@ static cmx_thread *sync_candidate(cma_instance *inst, cmx_thread *self) {
   return NULL;
 }
 
+/* wasmtime's wording when a synchronous task cannot block: a deadlock if threads elsewhere
+ * are ready but may not run during the synchronous call, else "cannot block" */
+static bool sync_block_trap(cmx_store *s, cm_error *err) {
+  for (uint32_t i = 0; i < s->nwaiting; i++)
+    if (thread_ready(s->waiting[i]))
+      return TRAP("wasm trap: deadlock detected: event loop cannot make further progress");
+  return TRAP("wasm trap: cannot block a synchronous task before returning");
+}
+
 /* Task.may_block, or (a synchronous task) another thread of the instance can run meanwhile */
 static bool thread_may_block(cmx_thread *t) {
   return task_may_block(t->task) || sync_candidate(t->task->t.inst, t) != NULL;
@@ -719,8 +730,8 @@ static bool thread_may_block(cmx_thread *t) {
 
 bool cmx_wait_subtask(cma_store *as, cma_subtask *st, cm_error *err) {
   cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
-  if (!t || !t->task || !thread_may_block(t))
-    return TRAP("wasm trap: cannot block a synchronous task before returning");
+  if (!t) return TRAP("wasm trap: cannot block a synchronous task before returning");
+  if (!thread_may_block(t)) return sync_block_trap(as->cx, err);
   return block_until(as->cx, subtask_resolved, st, err);
 }
 
@@ -848,7 +859,7 @@ static bool is_reflexive_ancestor(const cma_instance *a, const cma_instance *b) 
 static bool sync_task_run(cmx_task *task, cm_error *err) {
   while (task->t.state != CMA_TASK_RESOLVED) {
     cmx_thread *next = sync_candidate(task->t.inst, NULL);
-    if (!next) return TRAP("wasm trap: cannot block a synchronous task before returning");
+    if (!next) return sync_block_trap(task->implicit_thread->store, err);
     if (!thread_resume(next, false, err)) return false;
   }
   return true;
@@ -1072,7 +1083,8 @@ static bool builtin_thread(const cmx_builtin *b, cm_store *core, bool blocks, cm
                            cm_error *err) {
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
   *out = current_thread(b->inst, core);
-  if (*out && (!blocks || task_may_block((*out)->task))) return true;
+  if (*out && (!blocks || thread_may_block(*out))) return true;
+  if (*out) return sync_block_trap((*out)->store, err);
   if (blocks) return TRAP("wasm trap: cannot block a synchronous task before returning");
   return fail(err, CMREF_INTERNAL, "cmref does not implement thread built-ins in a synchronous task (issue 8)");
 }
@@ -1280,6 +1292,8 @@ bool cmx_waitable_join(void *env, cm_store *core, const cm_value *args, cm_value
   cmx_waitable *w = NULL;
   cmx_wset *ws = NULL;
   if (!get_waitable(b->inst, args[0].i32, &w, err)) return false;
+  if (w->has_sync_waiter)
+    return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
   if (args[1].i32 != 0 && !get_wset(b->inst, args[1].i32, &ws, err)) return false;
   return waitable_join(w, ws, err);
 }
@@ -1627,7 +1641,13 @@ bool cmx_copy_new(void *env, cm_store *core, const cm_value *args, cm_value *res
   return true;
 }
 
-static bool end_has_pending(void *arg) { return ((copy_end *)arg)->w.pending; }
+
+/* wasmtime checks that a synchronous copy or cancel may block before it reads the handle */
+static bool sync_op_may_block(cmx_store *s, bool async_, cm_error *err) {
+  cmx_thread *t = task_thread(s);
+  if (async_ || (t && task_may_block(t->task))) return true;
+  return TRAP("wasm trap: cannot block a synchronous task before returning");
+}
 
 /* stream_copy / future_copy */
 static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_value *args,
@@ -1636,7 +1656,8 @@ static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_v
   cmx_store *s = cmx_store_of(b->inst->store, core);
   if (!s) return oom(err);
   copy_end *e = NULL;
-  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
+  if (!sync_op_may_block(s, b->opts.async_, err) ||
+      !get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
       !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, args[0].i32, err))
     return false;
   const char *kind = copy_kind(e->sh);
@@ -1673,7 +1694,7 @@ static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_v
     if (!t || !task_may_block(t->task))
       return TRAP("wasm trap: cannot block a synchronous task before returning");
     e->state = END_SYNC_COPYING;
-    if (!block_until(s, end_has_pending, e, err)) return false;
+    if (!waitable_wait_for_pending_event(s, &e->w, err)) return false;
   }
   uint32_t ev[3];
   waitable_get_pending_event(&e->w, ev);
@@ -1689,11 +1710,14 @@ bool cmx_copy_write(void *env, cm_store *s, const cm_value *args, cm_value *resu
 }
 
 /* stream.cancel-read / -write (future too) */
-static bool cancel_copy(const cmx_builtin *b, bool readable, const cm_value *args, cm_value *results,
-                        cm_error *err) {
+static bool cancel_copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_value *args,
+                        cm_value *results, cm_error *err) {
   if (!b->inst->may_leave) return TRAP("%s", cma_trap_message(CMA_TRAP_CANNOT_LEAVE, false));
+  cmx_store *s = cmx_store_of(b->inst->store, core);
+  if (!s) return oom(err);
   copy_end *e = NULL;
-  if (!get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
+  if (!sync_op_may_block(s, b->async_, err) ||
+      !get_end(b->inst, args[0].i32, readable, b->future, &e, err) ||
       !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, args[0].i32, err))
     return false;
   if (e->state != END_ASYNC_COPYING) return TRAP("wasm trap: %s has no pending async copy to cancel", copy_kind(e->sh));
@@ -1713,13 +1737,11 @@ static bool cancel_copy(const cmx_builtin *b, bool readable, const cm_value *arg
 
 bool cmx_copy_cancel_read(void *env, cm_store *s, const cm_value *args, cm_value *results,
                           cm_error *err) {
-  (void)s;
-  return cancel_copy(env, true, args, results, err);
+  return cancel_copy(env, s, true, args, results, err);
 }
 bool cmx_copy_cancel_write(void *env, cm_store *s, const cm_value *args, cm_value *results,
                            cm_error *err) {
-  (void)s;
-  return cancel_copy(env, false, args, results, err);
+  return cancel_copy(env, s, false, args, results, err);
 }
 
 static bool drop_end(const cmx_builtin *b, bool readable, uint32_t i, cm_error *err) {

@@ -142,7 +142,7 @@
     (export "new" (func $new)) (export "read" (func $read)) (export "cancel" (func $cancel))
     (export "cancel-async" (func $cancel-async)) (export "ws-new" (func $ws-new))
     (export "join" (func $join))))))
-  (func (export "sync") (result u32) (canon lift (core func $m "sync")))
+  (func (export "sync") async (result u32) (canon lift (core func $m "sync")))
   (func (export "async") (result u32) (canon lift (core func $m "async"))))
 
 (component instance $d $Cancel)
