@@ -150,7 +150,10 @@ bool cmi_host_module(cmi_engine *e, const uint8_t *bytes, size_t len, cm_module 
 
 static void engine_clear(cmi_engine *e) {
   cmx_store_free(&e->astore);
-  for (cmi_frame *f = e->frames; f; f = f->next_all) cma_instance_free(&f->ci);
+  for (cmi_frame *f = e->frames; f; f = f->next_all) {
+    cma_instance_free(&f->ci);
+    free(f->binds);
+  }
   for (uint32_t i = 0; i < e->ndefs; i++) {
     cmc_comp_free(&e->defs[i]->res);
     free(e->defs[i]->bytes);
