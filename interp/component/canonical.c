@@ -2093,7 +2093,7 @@ bool canon_lower(cma_funcinst *callee, const cma_functype *ft, const cma_options
 #endif
     ok = callee->call(callee, lower_on_start, lower_on_resolve, &call, inst, err);
   if (ok && subtask.state != CMA_SUBTASK_RETURNED) /* an async callee blocked: wait (issue 8) */
-    ok = cmx_wait_subtask(inst->store, &subtask, err);
+    ok = cmx_wait_subtask(inst->store, &subtask, &heap, err);
   deliver_resolve(&subtask);
   cma_heap_free(&heap);
   if (!ok) return false;

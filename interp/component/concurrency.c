@@ -49,6 +49,10 @@ struct cmx_store {
   cmx_cancel_slot *lowering; /* the async lower whose callee is being called (on_cancel) */
   struct owned *owned;
   uint32_t nowned, capowned;
+  /* the heaps of synchronous lowers waiting on a thread's stack (freed at the end if the
+   * thread never resumes) */
+  cma_heap **waiting_heaps;
+  uint32_t nwaiting_heaps, capwaiting_heaps;
 };
 
 /* an object the Store frees at the end, after its release (NULL: none) frees what it holds */
@@ -92,6 +96,8 @@ static void thread_release(cmx_thread *t);
 void cmx_store_free(cma_store *as) {
   cmx_store *s = as->cx;
   if (!s) return;
+  for (uint32_t i = 0; i < s->nwaiting_heaps; i++) cma_heap_free(s->waiting_heaps[i]);
+  free(s->waiting_heaps);
   thread_release_all(s->threads);
   for (uint32_t i = 0; i < s->nowned; i++) {
     if (s->owned[i].release) s->owned[i].release(s->owned[i].p);
@@ -676,8 +682,13 @@ typedef struct cmx_subtask {
   cmx_cancel_slot on_cancel; /* Subtask.on_cancel (fn NULL: the callee cannot be cancelled) */
 } cmx_subtask;
 
-/* at the Store's end: a subtask never dropped */
-static void subtask_release(void *p) { cma_heap_free(&((cmx_subtask *)p)->heap); }
+/* at the Store's end: a subtask never dropped (its lenders array if it never resolved) */
+static void subtask_release(void *p) {
+  cmx_subtask *s = p;
+  cma_heap_free(&s->heap);
+  free(s->st.lenders);
+  s->st.lenders = NULL;
+}
 
 static bool subtask_resolved(void *arg);
 
@@ -728,11 +739,22 @@ static bool thread_may_block(cmx_thread *t) {
   return task_may_block(t->task) || sync_candidate(t->task->t.inst, t) != NULL;
 }
 
-bool cmx_wait_subtask(cma_store *as, cma_subtask *st, cm_error *err) {
+bool cmx_wait_subtask(cma_store *as, cma_subtask *st, cma_heap *heap, cm_error *err) {
   cmx_thread *t = as->cx ? task_thread(as->cx) : NULL;
   if (!t) return TRAP("wasm trap: cannot block a synchronous task before returning");
   if (!thread_may_block(t)) return sync_block_trap(as->cx, err);
-  return block_until(as->cx, subtask_resolved, st, err);
+  cmx_store *s = as->cx;
+  if (!grow((void **)&s->waiting_heaps, &s->capwaiting_heaps, s->nwaiting_heaps,
+            sizeof *s->waiting_heaps))
+    return oom(err);
+  s->waiting_heaps[s->nwaiting_heaps++] = heap;
+  bool ok = block_until(s, subtask_resolved, st, err);
+  for (uint32_t i = s->nwaiting_heaps; i-- > 0;)
+    if (s->waiting_heaps[i] == heap) {
+      s->waiting_heaps[i] = s->waiting_heaps[--s->nwaiting_heaps];
+      break;
+    }
+  return ok;
 }
 
 bool cmx_may_block(cma_store *as) {

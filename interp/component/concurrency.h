@@ -54,8 +54,9 @@ bool cmx_lifted_call(cma_funcinst *self, cma_on_start on_start, cma_on_resolve o
                      void *env, cma_instance *caller, cm_error *err);
 
 /* A synchronous canon lower whose callee has not resolved when its call returned: the
- * caller blocks until it does (Thread.suspend_until subtask.resolved). */
-bool cmx_wait_subtask(cma_store *s, cma_subtask *st, cm_error *err);
+ * caller blocks until it does (Thread.suspend_until subtask.resolved). heap: the lower's
+ * values, freed by the Store if the caller never resumes. */
+bool cmx_wait_subtask(cma_store *s, cma_subtask *st, cma_heap *heap, cm_error *err);
 
 /* Task.may_block of the running task (false: a synchronous task, or the embedder) */
 bool cmx_may_block(cma_store *s);
