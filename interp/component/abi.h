@@ -319,6 +319,7 @@ struct cma_store {
   cmref_hook_fn hook;
   void *hook_env;
   uint32_t hook_depth;
+  struct hooked *hook_pending; /* hook.c: wrappers of calls not yet resolved */
   /* wasmtime's test host `wasmtime.set-max-table-capacity` (0: no limit) */
   uint32_t max_table_capacity;
   /* concurrency (issue 8): the waiting threads */
@@ -330,6 +331,8 @@ typedef bool (*cma_call_fn)(cma_funcinst *self, cma_on_start on_start, cma_on_re
                             void *env, cma_instance *caller, cm_error *err);
 bool cma_hooked_call(cma_call_fn call, cma_funcinst *f, cma_on_start on_start,
                      cma_on_resolve on_resolve, void *env, cma_instance *caller, cm_error *err);
+/* frees the wrappers of hooked calls that never resolved (at the store's end) */
+void cma_hook_free_pending(cma_store *s);
 /* on_start is the hook's own wrapper: the call is already being traced */
 bool cma_hook_wrapped(cma_on_start on_start);
 /* A host function (not lifted: no type of its own) called through canon lower with type ft. */

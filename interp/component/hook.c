@@ -19,7 +19,30 @@ typedef struct hooked {
   void *env;
   unsigned depth;
   bool returned, resolved; /* the call returned; on_resolve ran */
+  struct hooked *prev, *next; /* returned, not yet resolved: the store's hook_pending list */
 } hooked;
+
+static void pend(cma_store *s, hooked *h) {
+  h->prev = NULL;
+  h->next = s->hook_pending;
+  if (h->next) h->next->prev = h;
+  s->hook_pending = h;
+}
+
+static void unpend(cma_store *s, hooked *h) {
+  if (h->prev) h->prev->next = h->next;
+  else s->hook_pending = h->next;
+  if (h->next) h->next->prev = h->prev;
+}
+
+/* the wrappers of calls that never resolved (the store ends) */
+void cma_hook_free_pending(cma_store *s) {
+  for (hooked *h = s->hook_pending, *n; h; h = n) {
+    n = h->next;
+    free(h);
+  }
+  s->hook_pending = NULL;
+}
 
 static int notify(const hooked *h, cmref_cross_event ev, const cma_vals *vals, const char *trap,
                   char *msg, size_t n) {
@@ -46,7 +69,10 @@ static bool hooked_resolve(void *env, const cma_vals *result, cm_error *err) {
   if (result) (void)notify(h, CMREF_CROSS_RETURN, result, NULL, NULL, 0);
   bool ok = h->on_resolve(h->env, result, err);
   h->resolved = true;
-  if (h->returned) free(h);
+  if (h->returned) {
+    unpend(h->f->store, h);
+    free(h);
+  }
   return ok;
 }
 
@@ -60,7 +86,7 @@ static bool hooked_call(cma_call_fn call, cma_funcinst *f, const cma_functype *f
     snprintf(err->message, sizeof err->message, "out of memory");
     return false;
   }
-  *h = (hooked){f, ft, caller, on_start, on_resolve, env, s->hook_depth, false, false};
+  *h = (hooked){f, ft, caller, on_start, on_resolve, env, s->hook_depth, false, false, NULL, NULL};
   s->hook_depth++;
   cmx_rebind_on_cancel(s, env, h); /* an async lower's OnCancel matches the callee's env */
   bool ok = call(f, hooked_start, hooked_resolve, h, caller, err);
@@ -68,6 +94,7 @@ static bool hooked_call(cma_call_fn call, cma_funcinst *f, const cma_functype *f
   if (!ok && s->hook) (void)notify(h, CMREF_CROSS_TRAP, NULL, err ? err->message : "trap", NULL, 0);
   h->returned = true;
   if (!ok || h->resolved) free(h);
+  else pend(s, h);
   return ok;
 }
 

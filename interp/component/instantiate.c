@@ -150,6 +150,7 @@ bool cmi_host_module(cmi_engine *e, const uint8_t *bytes, size_t len, cm_module 
 
 static void engine_clear(cmi_engine *e) {
   cmx_store_free(&e->astore);
+  cma_hook_free_pending(&e->astore);
   for (cmi_frame *f = e->frames; f; f = f->next_all) {
     cma_instance_free(&f->ci);
     free(f->binds);
