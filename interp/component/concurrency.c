@@ -300,7 +300,13 @@ static bool thread_block(cmx_thread *t, bool cancellable, cmx_thread *switch_to)
 /* The thread whose task's own core code is running: the current thread, unless a
  * synchronous lift (canonical.c, which runs on the caller's stack) has been entered since
  * (the core store's invocation nesting then exceeds the thread's one level). NULL: the
- * running task is synchronous. */
+ * running task is synchronous.
+ * This is the spec's current_thread() and not a guess: a thread's own core code (an async
+ * lift's callee, its callback, a thread.new-indirect start function) is the one invocation
+ * at nesting 1 on its fiber; every other invocation nested inside it runs, in definitions.py,
+ * in a synchronous task of its own (a sync lift's callee and post-return; a resource
+ * destructor, Store.lift'ed by canon_resource_drop; a realloc, canon_lift'ed by
+ * LiftLowerContext.reallocate, whose context storage realloc_call keeps apart). */
 static cmx_thread *task_thread(cmx_store *s) {
   cmx_thread *t = s->current;
   return t && t->task && s->core->nesting <= 1 ? t : NULL; /* a host thread has no task */
