@@ -21,7 +21,7 @@ from harness import report_data as rd
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = {  # engine -> suites it runs in `make report`
-    "ref": ["component-model", "wasmtime-misc", "core", "wit-parser"],
+    "ref": ["component-model", "wasmtime-misc", "core", "wit-parser", "local"],
     "node": ["core"],
     "wasmtime": ["component-model", "wasmtime-misc", "core"],
     "jco": ["component-model", "wasmtime-misc"],
