@@ -772,11 +772,16 @@ bool cmx_may_block(cma_store *as) {
 /* canon lift (async)                                                               */
 /* ================================================================================ */
 
+/* An exception leaving guest code that the store drives (an async lift or lower, a thread's
+ * start function) reaches the host, not a fused adapter's exception barrier: wasmtime's
+ * ThrownException, not the sync adapter's "uncaught exception propagated out of component". */
+#define THROWN_EXCEPTION "wasm trap: thrown Wasm exception"
+
 static bool call_core(cma_corefunc *f, const cm_value *args, uint32_t nargs, cm_value *results,
                       uint32_t nresults, cm_error *err) {
   if (f->call(f->env, args, nargs, results, nresults, err)) return true;
   if (err && err->kind == CMREF_TRAP && strncmp(err->message, "uncaught exception", 18) == 0)
-    return TRAP("wasm trap: uncaught exception propagated out of component");
+    return TRAP("%s", THROWN_EXCEPTION);
   return false;
 }
 
@@ -1144,7 +1149,7 @@ bool cmx_thread_index(void *env, cm_store *core, const cm_value *args, cm_value 
 static bool indirect_thread(cmx_thread *t, cm_error *err) {
   if (!cm_core_invoke(t->store->core, t->start, &t->start_arg, NULL, err)) {
     if (err && err->kind == CMREF_TRAP && strncmp(err->message, "uncaught exception", 18) == 0)
-      return TRAP("wasm trap: uncaught exception propagated out of component");
+      return TRAP("%s", THROWN_EXCEPTION);
     return false;
   }
   return task_unregister_thread(t->task, t, err);
@@ -1696,7 +1701,7 @@ static bool copy(const cmx_builtin *b, cm_store *core, bool readable, const cm_v
     return readable ? TRAP("wasm trap: cannot read from stream after being notified that the writable end dropped")
                     : TRAP("wasm trap: cannot write to stream after being notified that the readable end dropped");
   }
-  if (e->state != END_IDLE) return TRAP("wasm trap: cannot %s busy %s", readable ? "read from" : "write to", kind);
+  if (e->state != END_IDLE) return TRAP("wasm trap: cannot have concurrent operations active on a future/stream");
   if (!b->opts.async_ && e->w.wset)
     return TRAP("wasm trap: waitable cannot be used synchronously while added to a waitable set");
   uint32_t n = b->future ? 1 : args[2].i32;
@@ -1779,7 +1784,7 @@ static bool drop_end(const cmx_builtin *b, bool readable, uint32_t i, cm_error *
       !check_elem_type(e->sh, b->inst, b->ft.types, b->ft.result, i, err))
     return false;
   if (e->state == END_SYNC_COPYING || e->state == END_ASYNC_COPYING || e->state == END_CANCELLING_COPY)
-    return TRAP("wasm trap: cannot drop busy %s", copy_kind(e->sh));
+    return TRAP("wasm trap: cannot %s busy %s", readable ? "remove" : "drop", copy_kind(e->sh));
   if (b->future && !readable && e->state != END_DONE) /* WritableFutureEnd.drop */
     return TRAP("wasm trap: cannot drop future write end without first writing a value");
   shared_drop(e->sh);
@@ -1810,7 +1815,7 @@ bool cmx_lift_async_value(cma_cx *cx, uint32_t i, const cmc_type *t, cma_val *ou
   if (e->state == END_DONE)
     return e->sh->future ? TRAP("wasm trap: cannot lift future after previous read succeeded")
                          : TRAP("wasm trap: cannot lift stream after being notified that the writable end dropped");
-  if (e->state != END_IDLE) return TRAP("wasm trap: cannot lift busy %s", kind);
+  if (e->state != END_IDLE) return TRAP("wasm trap: cannot remove busy %s", kind);
   if (e->w.wset) return TRAP("wasm trap: cannot lift %s while it's in a waitable set", kind);
   cma_table_entry te;
   if (!cma_table_remove(&cx->inst->handles, i, &te, err)) return false;
