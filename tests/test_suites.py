@@ -2,7 +2,8 @@
 
 - ref (cmref's interpreter): every suite must be green against suites/expectations/ref.toml
   (no fail / xpass / crash / timeout / error) and pass at least the committed baseline
-  (suites/baseline/ref.json), so a directive that passed cannot silently regress. Skipped
+  (suites/baseline/ref.json), so a directive that passed cannot silently regress, and have no
+  more trap/error messages missing the expected text than its message_mismatch. Skipped
   with the reason while `build/cmref worker` is not there.
 - node (V8): the harness's proof on the core suite: every one of the 53,899 commands is
   accounted for and the non-SIMD files pass >= 99.5%.
@@ -59,6 +60,10 @@ def test_ref_suite_green_and_not_below_baseline(tmp_path, suite):
     passed = summary["suites"][suite]["outcomes"]["pass"]
     floor = json.loads(BASELINE.read_text()).get(suite, 0)
     assert passed >= floor, f"ref passes {passed} directives of {suite}, baseline is {floor}"
+    mismatched = summary["message_match"]["mismatched"]
+    ceiling = json.loads(BASELINE.read_text()).get("message_mismatch", {}).get(suite)
+    assert ceiling is None or mismatched <= ceiling, \
+        f"{mismatched} messages of {suite} miss the expected text, baseline is {ceiling}"
 
 
 @needs_node
