@@ -1,11 +1,13 @@
 /* The ref side of the differential execution fuzzer (tools/fuzz/diff_exec.py): for each
  * module file, instantiates it with binaryen's `fuzzing-support` imports (log-i32, log-i64,
- * log-f32, log-f64: each call prints a `log` line) and calls every exported function with
- * zero arguments, in export order, calling `hangLimitInitializer` first when exported (as
- * binaryen's execution harness does). Output, one module after another:
+ * log-f32, log-f64, log-v128: each call prints a `log` line) and calls every exported function
+ * with zero arguments, in export order, calling `hangLimitInitializer` first when exported (as
+ * binaryen's execution harness does); exports with v128 in their signature only with --simd.
+ * Output, one module after another:
  *   module FILE
  *   sig NAME PARAMS RESULTS      (letters i I f F v r; `-` for none)
- *   log TYPE VALUE               (integers unsigned decimal; floats as bits in hex, or nan)
+ *   log TYPE VALUE               (integers unsigned decimal; floats as bits in hex, or nan;
+ *                                 v128 as its four i32 lanes in hex, lane 0 first, joined by _)
  *   call NAME -> VALUES | trap | exhaustion
  *   error KIND MESSAGE           (the module did not load or instantiate)
  * A fuel limit stops runaway code (reported as exhaustion). Built by diff_exec.py. */
@@ -49,6 +51,13 @@ static void print_value(cm_valtype t, const cm_value *v) {
     else printf(" f64:%016" PRIx64, b);
     break;
   }
+  case CM_V128: {
+    uint32_t lane[4];
+    memcpy(lane, v->v128, sizeof lane); /* little-endian host: lane k is bytes 4k..4k+3 */
+    printf(" v128:%08" PRIx32 "_%08" PRIx32 "_%08" PRIx32 "_%08" PRIx32, lane[0], lane[1],
+           lane[2], lane[3]);
+    break;
+  }
   default: printf(" ref"); break;
   }
 }
@@ -64,18 +73,19 @@ static bool log_fn(void *env, cm_store *s, const cm_value *args, cm_value *resul
 
 static bool register_support(cmref_engine *e) {
   cm_store *s = cm_embed_store(e);
-  static const cm_valtype types[] = {CM_I32, CM_I64, CM_F32, CM_F64};
-  static const char *const names[] = {"log-i32", "log-i64", "log-f32", "log-f64"};
-  cm_host_export *ex = cm_store_alloc(s, 4 * sizeof *ex);
+  static const cm_valtype types[] = {CM_I32, CM_I64, CM_F32, CM_F64, CM_V128};
+  static const char *const names[] = {"log-i32", "log-i64", "log-f32", "log-f64", "log-v128"};
+  enum { N = sizeof types / sizeof types[0] };
+  cm_host_export *ex = cm_store_alloc(s, N * sizeof *ex);
   if (!ex) return false;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < N; i++) {
     const cm_functype *t = cm_store_functype(s, &types[i], 1, NULL, 0);
     ex[i].name = names[i];
     ex[i].ext.kind = CM_EXTERN_FUNC;
     ex[i].ext.u.func = t ? cm_store_host_func(s, t, log_fn, (void *)(uintptr_t)types[i]) : NULL;
     if (!ex[i].ext.u.func) return false;
   }
-  return cm_embed_register_host(e, "fuzzing-support", ex, 4);
+  return cm_embed_register_host(e, "fuzzing-support", ex, N);
 }
 
 static void call(cmref_engine *e, cm_funcinst *f, const char *name, unsigned long long fuel) {
@@ -96,7 +106,17 @@ static void call(cmref_engine *e, cm_funcinst *f, const char *name, unsigned lon
   free(vals);
 }
 
-static void run_module(cmref_engine *e, const char *path, unsigned long long fuel) {
+/* Whether the export is called: never with references, with v128 only under --simd. */
+static bool callable(const cm_functype *t, bool simd) {
+  bool ok = true;
+  for (uint32_t k = 0; k < t->nparams; k++)
+    ok &= letter(t->params[k]) != 'r' && (simd || t->params[k] != CM_V128);
+  for (uint32_t k = 0; k < t->nresults; k++)
+    ok &= letter(t->results[k]) != 'r' && (simd || t->results[k] != CM_V128);
+  return ok;
+}
+
+static void run_module(cmref_engine *e, const char *path, unsigned long long fuel, bool simd) {
   printf("module %s\n", path);
   size_t len;
   unsigned char *bytes = read_file(path, &len);
@@ -130,11 +150,7 @@ static void run_module(cmref_engine *e, const char *path, unsigned long long fue
   for (uint32_t i = 0; i < m->nexports; i++) {
     const cm_export *x = &m->exports[i];
     if (x->kind != CM_EXTERN_FUNC || in->funcs[x->index] == hang) continue;
-    const cm_functype *t = in->funcs[x->index]->type;
-    bool skip = false;
-    for (uint32_t k = 0; k < t->nparams; k++) skip |= letter(t->params[k]) == 'v' || letter(t->params[k]) == 'r';
-    for (uint32_t k = 0; k < t->nresults; k++) skip |= letter(t->results[k]) == 'v' || letter(t->results[k]) == 'r';
-    if (skip) continue; /* not callable from JS with comparable values */
+    if (!callable(in->funcs[x->index]->type, simd)) continue; /* not comparable on V8 */
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(x->name.len < 200 ? x->name.len : 200), x->name.str);
     if (hang) call(e, hang, NULL, fuel);
@@ -143,14 +159,20 @@ static void run_module(cmref_engine *e, const char *path, unsigned long long fue
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: diff_ref FUEL FILE.wasm...\n");
+  bool simd = argc > 1 && strcmp(argv[1], "--simd") == 0;
+  int first = simd ? 2 : 1;
+  if (argc < first + 2) {
+    fprintf(stderr, "usage: diff_ref [--simd] FUEL FILE.wasm...\n");
     return 2;
   }
-  unsigned long long fuel = strtoull(argv[1], NULL, 0);
+  unsigned long long fuel = strtoull(argv[first], NULL, 0);
   cmref_engine *e = cmref_engine_new();
-  for (int i = 2; i < argc; i++) {
-    run_module(e, argv[i], fuel);
+  if (!e) {
+    fprintf(stderr, "diff_ref: out of memory\n");
+    return 1;
+  }
+  for (int i = first + 1; i < argc; i++) {
+    run_module(e, argv[i], fuel, simd);
     fflush(stdout);
   }
   cmref_engine_free(e);
