@@ -568,6 +568,28 @@ static void section(bytes *out, unsigned id, const bytes *body) {
   append(out, body);
 }
 
+/* Exports `name` as the component type just written to `types` (index *ncount), then flushes
+ * the pair as a type section and an export section: in the binary they alternate, one each. */
+static void export_defined_type(bytes *comp, bytes *types, const char *name, uint32_t *ncount) {
+  bytes exports = {0}, sec = {0};
+  byte(&exports, 0x00);
+  str(&exports, name);
+  byte(&exports, 0x03);
+  u32(&exports, *ncount); /* the component type just defined */
+  byte(&exports, 0x00);   /* no externtype */
+  *ncount += 2;           /* the type, and the type its export introduces */
+  u32(&sec, 1);
+  append(&sec, types);
+  section(comp, 7, &sec);
+  bfree(&sec);
+  bfree(types);
+  u32(&sec, 1);
+  append(&sec, &exports);
+  section(comp, 11, &sec);
+  bfree(&sec);
+  bfree(&exports);
+}
+
 static void reset(enc *e) {
   bfree(&e->outer.decls);
   memset(&e->outer, 0, sizeof e->outer);
@@ -581,8 +603,8 @@ int wit_encode_package(wit_resolve *r, int pkg, unsigned char **out, size_t *out
   enc ee = {0}, *e = &ee;
   e->r = r;
   e->interface = -1;
-  bytes types = {0}, exports = {0}, comp = {0};
-  uint32_t ntypes = 0, ncount = 0, nexports = 0;
+  bytes types = {0}, comp = {0};
+  uint32_t ncount = 0;
   const wit_package *p = &r->packages.v[pkg];
   int rc = 0;
   for (int k = 0; k < p->interfaces.n && !rc; k++) {
@@ -590,26 +612,7 @@ int wit_encode_package(wit_resolve *r, int pkg, unsigned char **out, size_t *out
     rc = encode_interface(e, p->interfaces.v[k].id);
     if (rc) break;
     scope_finish(&types, 0x41, &e->outer);
-    ntypes++;
-    byte(&exports, 0x00);
-    str(&exports, p->interfaces.v[k].name);
-    byte(&exports, 0x03);
-    u32(&exports, ncount); /* the component type just defined */
-    byte(&exports, 0x00);  /* no externtype */
-    ncount += 2;           /* the type, and the type its export introduces */
-    nexports++;
-    /* types and exports alternate in the binary: flush a section pair */
-    bytes sec = {0};
-    u32(&sec, 1);
-    append(&sec, &types);
-    section(&comp, 7, &sec);
-    bfree(&sec);
-    bfree(&types);
-    u32(&sec, 1);
-    append(&sec, &exports);
-    section(&comp, 11, &sec);
-    bfree(&sec);
-    bfree(&exports);
+    export_defined_type(&comp, &types, p->interfaces.v[k].name, &ncount);
   }
   for (int k = 0; k < p->worlds.n && !rc; k++) {
     reset(e);
@@ -625,27 +628,8 @@ int wit_encode_package(wit_resolve *r, int pkg, unsigned char **out, size_t *out
     scope_extern(&wrap, 0, full, NULL, NULL, EXT_COMPONENT, inner);
     scope_finish(&types, 0x41, &wrap);
     bfree(&wrap.decls);
-    byte(&exports, 0x00);
-    str(&exports, p->worlds.v[k].name);
-    byte(&exports, 0x03);
-    u32(&exports, ncount);
-    byte(&exports, 0x00);
-    ncount += 2;
-    nexports++;
-    bytes sec = {0};
-    u32(&sec, 1);
-    append(&sec, &types);
-    section(&comp, 7, &sec);
-    bfree(&sec);
-    bfree(&types);
-    u32(&sec, 1);
-    append(&sec, &exports);
-    section(&comp, 11, &sec);
-    bfree(&sec);
-    bfree(&exports);
+    export_defined_type(&comp, &types, p->worlds.v[k].name, &ncount);
   }
-  (void)ntypes;
-  (void)nexports;
   bfree(&e->outer.decls);
   if (rc || e->failed || comp.oom) {
     bfree(&comp);
