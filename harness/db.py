@@ -58,6 +58,7 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 SCHEMA_VERSION = "2"
@@ -113,9 +114,24 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def set_wal(conn: sqlite3.Connection, seconds: float = 60) -> None:
+    """PRAGMA journal_mode=WAL. While another process creates or switches the same database,
+    SQLite can refuse this with "database is locked" without calling the busy handler, so
+    the switch is retried for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    set_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")
     conn.executescript(SCHEMA)

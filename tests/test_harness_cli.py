@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 
+from harness import db
 from harness.runner import OUTCOMES
 from harness_util import ARMS, DATA, ROOT, needs_core, needs_node, needs_wabt
 
@@ -137,3 +138,21 @@ def test_two_runs_share_one_database(tmp_path):
     assert runs == 9
     per_run = conn.execute("SELECT run_id, count(*) FROM directives GROUP BY 1").fetchall()
     assert sorted(n for _, n in per_run) == sorted([22, 12, 9] * 3)
+
+
+def _connect_once(path: str) -> str | None:
+    try:
+        db.connect(path).close()
+        return None
+    except sqlite3.OperationalError as e:
+        return str(e)
+
+
+def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path):
+    """SQLite may refuse the switch to WAL with "database is locked" (no busy handler) while
+    another process creates the same file: connect retries it (8 processes, 25 fresh files)."""
+    import multiprocessing
+    paths = [str(tmp_path / f"r{i}.sqlite") for i in range(25)]
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        errors = [e for p in paths for e in pool.map(_connect_once, [p] * 8) if e]
+    assert errors == []
